@@ -1,0 +1,29 @@
+"""One root exception; every error the user can see is a subclass with a one-line message."""
+
+
+class LlmExtractError(Exception):
+    """Root of every error llm-extract raises on purpose."""
+
+
+class InputError(LlmExtractError):
+    """A report file cannot be read, decoded or used."""
+
+
+class ConfigError(LlmExtractError):
+    """Settings are missing or contradictory."""
+
+
+class EndpointError(LlmExtractError):
+    """The model endpoint failed in a way that retrying will not fix."""
+
+
+class ModelOutputError(LlmExtractError):
+    """The model's answer stayed malformed or ungroundable after the allowed re-asks."""
+
+
+class LocalModelError(LlmExtractError):
+    """The embedded local model cannot be assembled or served."""
+
+
+class StoreError(LlmExtractError):
+    """The DuckDB store refused an operation."""
