@@ -146,7 +146,8 @@ class LocalServer:
     def command(self) -> list[str]:
         threads = str(self.settings.n_threads)
         return [
-            sys.executable, "-m", "llama_cpp.server",
+            # -P: the working directory must not shadow stdlib modules in the server.
+            sys.executable, "-P", "-m", "llama_cpp.server",
             "--model", str(self.model_path), "--model_alias", LOCAL_MODEL_NAME,
             "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(self.settings.n_ctx),

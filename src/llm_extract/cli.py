@@ -1,0 +1,241 @@
+"""The command line: parse, call the library, print. No extraction logic lives here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.tree import Tree
+
+from .config import Settings, load_settings
+from .errors import LlmExtractError
+
+app = typer.Typer(
+    help="Grounded extraction of metrics, problems and structure from Chinese township "
+    "rule-of-law reports (法治政府建设年度报告) into DuckDB.\n\n"
+    "With no endpoint configured the embedded local model is started on 127.0.0.1; set "
+    "LLM_EXTRACT_BASE_URL / LLM_EXTRACT_MODEL / LLM_EXTRACT_API_KEY (or pass --base-url …) "
+    "for any OpenAI-compatible endpoint.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+DbOption = Annotated[Path, typer.Option("--db", help="DuckDB file.", envvar="LLM_EXTRACT_DB")]
+
+
+class Backend(str, Enum):
+    llm = "llm"
+    rules = "rules"
+
+
+class SqlFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class ExportFormat(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+def _fail(exc: LlmExtractError, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+def _settings(**flags: Any) -> Settings:
+    try:
+        return load_settings(**flags)
+    except Exception as exc:  # pydantic's ValidationError: a bad env value or flag
+        err.print(f"error: invalid setting: {' '.join(str(exc).split())[:300]}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def run(
+    paths: Annotated[list[Path], typer.Argument(help="Report files (.txt/.md) or folders of them.")],
+    db: DbOption = Path("llm_extract.duckdb"),
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model name [env LLM_EXTRACT_MODEL].")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
+    mode: Annotated[Optional[str], typer.Option(help="instructor mode: tools, json_schema, json, md_json [default: tools].")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(help="Parallel requests [default: 1 local, 4 remote].")] = None,
+    model_path: Annotated[Optional[Path], typer.Option(help="Serve this GGUF instead of the shipped model [env LLM_EXTRACT_MODEL_PATH].")] = None,
+    backend: Annotated[Backend, typer.Option(help="llm: the model labels; rules: code-only baseline.")] = Backend.llm,
+    force: Annotated[bool, typer.Option("--force", help="Re-extract documents already current in the database.")] = False,
+) -> None:
+    """Extract every report under PATHS into the DuckDB file.
+
+    Unchanged files already extracted with the same model and prompt version are skipped.
+    Exit code: 0 all ok, 1 some files failed or came out partial, 2 the run was aborted.
+    """
+    from .pipeline import run as run_pipeline
+
+    settings = _settings(db=db, base_url=base_url, model=model, api_key=api_key, mode=mode,
+                         concurrency=concurrency, model_path=model_path)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=err, transient=False)
+    state: dict[str, Any] = {}
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        if kind == "start":
+            state["task"] = progress.add_task("extracting", total=data["total"])
+            if data["total"]:
+                err.print("starting model…" if settings.is_local and backend is Backend.llm else "", end="")
+        elif kind == "doc":
+            progress.update(state["task"], description=Path(data["path"]).name)
+        elif kind == "done":
+            extraction = data["extraction"]
+            progress.advance(state["task"])
+            progress.console.print(
+                f"{'ok' if extraction.status == 'ok' else 'partial'}  {Path(data['path']).name}: "
+                f"{len(extraction.metrics)} metrics, {len(extraction.problems)} problems, "
+                f"{extraction.dropped} dropped, {extraction.seconds:.1f} s", highlight=False)
+        elif kind == "failed":
+            progress.console.print(f"[red]failed[/red]  {data['path']}: {data['reason']}", highlight=False)
+        elif kind == "skipped":
+            progress.console.print(f"skipped {Path(data['path']).name}: already extracted (use --force to redo)", highlight=False)
+
+    try:
+        with progress:
+            summary = run_pipeline(paths, settings, backend=backend.value, force=force, on_event=on_event)
+    except KeyboardInterrupt:
+        err.print("interrupted: documents finished so far are saved; run again to continue")
+        raise typer.Exit(130) from None
+    except LlmExtractError as exc:
+        raise _fail(exc) from exc
+    done = len(summary.ok) + len(summary.partial)
+    err.print(
+        f"{done} extracted ({len(summary.partial)} partial), {len(summary.skipped)} skipped, "
+        f"{len(summary.failed)} failed; {summary.metrics} metrics, {summary.problems} problems, "
+        f"{summary.dropped} dropped; {summary.usage.calls} model calls, "
+        f"{summary.usage.prompt_tokens}+{summary.usage.completion_tokens} tokens; "
+        f"{summary.seconds:.1f} s → {settings.db}", highlight=False)
+    if summary.aborted:
+        err.print(f"[red]aborted:[/red] {summary.aborted}", highlight=False)
+    raise typer.Exit(summary.exit_code)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL over documents, sections, metrics, problems, runs, eval_runs.")],
+    db: DbOption = Path("llm_extract.duckdb"),
+    format: Annotated[SqlFormat, typer.Option("--format", help="Output format.")] = SqlFormat.table,
+) -> None:
+    """Run a read-only SQL query (writes and file access are refused)."""
+    from .store import Store
+
+    try:
+        with Store(db, read_only=True) as store:
+            columns, rows = store.query_table(query)
+    except LlmExtractError as exc:
+        raise _fail(exc) from exc
+    if format is SqlFormat.json:
+        out.print_json(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=str))
+    elif format is SqlFormat.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        sys.stdout.write(buffer.getvalue())
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        out.print(table)
+
+
+@app.command()
+def export(
+    folder: Annotated[Path, typer.Argument(help="Folder to write one file per table into.")],
+    db: DbOption = Path("llm_extract.duckdb"),
+    format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.parquet,
+) -> None:
+    """Export documents, sections, metrics, problems and runs as parquet, csv or jsonl."""
+    from .export import export_tables
+
+    try:
+        written = export_tables(db, folder, format.value)
+    except LlmExtractError as exc:
+        raise _fail(exc) from exc
+    for path in written:
+        out.print(str(path), highlight=False)
+
+
+@app.command()
+def show(
+    doc: Annotated[str, typer.Argument(help="A doc_id (or its prefix) or a file name.")],
+    db: DbOption = Path("llm_extract.duckdb"),
+) -> None:
+    """Print one document's extraction as a tree: sections, metrics and problems."""
+    from .store import Store
+
+    try:
+        with Store(db, read_only=True) as store:
+            rows = store.query("SELECT doc_id FROM documents WHERE doc_id LIKE ? OR path LIKE ? ORDER BY path",
+                               [f"{doc}%", f"%{doc}%"])
+            if len(rows) != 1:
+                err.print(f"error: {len(rows)} documents match {doc!r}; give more of the doc_id or file name")
+                raise typer.Exit(2)
+            extraction = store.load_extraction(rows[0]["doc_id"])
+    except LlmExtractError as exc:
+        raise _fail(exc) from exc
+    assert extraction is not None  # the row was just found; not user input
+    meta = extraction.meta
+    tree = Tree(f"[bold]{extraction.title or extraction.path}[/bold]  {meta.township or '?'} · {meta.county or '?'} · "
+                f"{meta.year or '?'} · {meta.issuer or '?'} · {meta.report_date or '?'}")
+    nodes = {}
+    for s in extraction.sections:
+        parent = nodes.get(s.parent_id, tree)
+        nodes[s.section_id] = parent.add(f"{s.number} {s.title}" + (f"  [dim]({s.category})[/dim]" if s.category else ""))
+    for m in extraction.metrics:
+        value = f"{m.value:g}" + (f"-{m.value_max:g}" if m.value_max is not None else "")
+        nodes.get(m.section_id, tree).add(
+            f"[cyan]{m.name}[/cyan] = {'~' if m.approx else ''}{value} {m.unit} [dim]{m.category} «{m.quote}» @{m.char_start}[/dim]")
+    for p in extraction.problems:
+        nodes.get(p.section_id, tree).add(f"[yellow]问题[/yellow] {p.summary} [dim]{p.category} @{p.char_start}[/dim]")
+    out.print(tree)
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
+    model_path: Annotated[Optional[Path], typer.Option(help="Serve this GGUF instead of the shipped model.")] = None,
+) -> None:
+    """Start the embedded model server and keep it running; prints the base URL to use."""
+    from .local import LocalServer
+
+    settings = _settings(model_path=model_path)
+    try:
+        server = LocalServer(settings, port=port or None)
+        server.start()
+    except LlmExtractError as exc:
+        raise _fail(exc) from exc
+    out.print(f"serving {settings.resolved_model()} at {server.base_url}\n"
+              f"use it with: export LLM_EXTRACT_BASE_URL={server.base_url} LLM_EXTRACT_MODEL={settings.resolved_model()}\n"
+              "Ctrl-C stops it.", highlight=False)
+    try:
+        while server.process is not None and server.process.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

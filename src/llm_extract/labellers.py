@@ -1,0 +1,108 @@
+"""Who labels what code proposed: the model (through a Backend) or rules alone (the baseline).
+
+Both answer the same four questions, so the pipeline, the store and the scoreboard treat them
+the same way and every model is compared with what code alone achieves.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from .answers import MetadataAnswer, MetricLabel, ProblemLabel, answers_in_order, numbered
+from .llm import Backend
+from .prompts import Prompts
+from .proposals import MetricBatch, ProblemItem
+from .schemas import ReportMeta, SectionCategory, Usage
+from .segment import SectionSpan
+
+HEAD_CHARS = 400
+TAIL_CHARS = 200
+
+
+class Labeller(Protocol):
+    name: str
+    version: str
+
+    def section_categories(self, spans: list[SectionSpan]) -> tuple[dict[int, SectionCategory], Usage]:
+        """Categories for level-1 headings that code could not settle."""
+        ...
+    def metadata(self, text: str) -> tuple[ReportMeta, list[str], Usage]: ...
+    def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricLabel], Usage]: ...
+    def problem_labels(self, items: list[ProblemItem]) -> tuple[list[ProblemLabel], Usage]: ...
+
+
+class LLMLabeller:
+    """Asks the model, through prompts/ templates, for what needs language."""
+
+    def __init__(self, backend: Backend, prompts: Prompts, model: str) -> None:
+        self.backend = backend
+        self.prompts = prompts
+        self.name = model
+        self.version = prompts.version
+
+    def section_categories(self, spans: list[SectionSpan]) -> tuple[dict[int, SectionCategory], Usage]:
+        level1 = spans
+        if not level1:
+            return {}, Usage()
+        listed = [{"id": i + 1, "title": s.title} for i, s in enumerate(level1)]
+        answer, usage = self.backend.complete(
+            numbered("Sections", SectionCategory, len(listed)),
+            self.prompts.messages("sections", sections=listed),
+        )
+        categories = answers_in_order(answer, len(level1))
+        return {s.index: category for s, category in zip(level1, categories)}, usage
+
+    def metadata(self, text: str) -> tuple[ReportMeta, list[str], Usage]:
+        stripped = text.strip()
+        context: dict[str, object] = {"source": text}
+        answer, usage = self.backend.complete(
+            MetadataAnswer,
+            self.prompts.messages("metadata", head=stripped[:HEAD_CHARS], tail=stripped[-TAIL_CHARS:]),
+            context=context,
+        )
+        rejected = list(context.get("rejected", []))  # type: ignore[call-overload]  # set by the validator
+        meta = ReportMeta(township=answer.township, county=answer.county, year=answer.year,
+                          issuer=answer.issuer, report_date=answer.parsed_date())
+        return meta, rejected, usage
+
+    def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricLabel], Usage]:
+        answer, usage = self.backend.complete(
+            numbered("Metrics", MetricLabel, len(batch.items)),
+            self.prompts.messages("metrics", candidates=batch.items),
+        )
+        return answers_in_order(answer, len(batch.items)), usage
+
+    def problem_labels(self, items: list[ProblemItem]) -> tuple[list[ProblemLabel], Usage]:
+        answer, usage = self.backend.complete(
+            numbered("Problems", ProblemLabel, len(items)), self.prompts.messages("problems", items=items),
+        )
+        return answers_in_order(answer, len(items)), usage
+
+
+_LEADING = re.compile(r"^(?:[一二三四五六七八九十]是|年内|今年以来|今年|截至目前|累计|共计|共|并|同时)+")
+
+
+class RulesLabeller:
+    """Code alone: names cut from the quote, no categories, no metadata. The baseline."""
+
+    name = "rules"
+    version = "rules-1"
+
+    def section_categories(self, spans: list[SectionSpan]) -> tuple[dict[int, SectionCategory], Usage]:
+        return {}, Usage()
+
+    def metadata(self, text: str) -> tuple[ReportMeta, list[str], Usage]:
+        return ReportMeta(), [], Usage()
+
+    def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricLabel], Usage]:
+        labels = []
+        for item in batch.items:
+            quantity = item.candidate.quantity
+            lead = item.quote[: quantity.start - item.candidate.quote_start].strip()
+            name = _LEADING.sub("", lead).strip() or quantity.unit
+            labels.append(MetricLabel(name=name, category="other"))
+        return labels, Usage()
+
+    def problem_labels(self, items: list[ProblemItem]) -> tuple[list[ProblemLabel], Usage]:
+        return [ProblemLabel(summary=i.quote[:25], category="other") for i in items], Usage()

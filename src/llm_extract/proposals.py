@@ -1,0 +1,129 @@
+"""What code proposes to the labeller: metric batches and problem items, all at exact offsets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .candidates import Candidate, find_candidates
+from .segment import SectionSpan
+
+ENUMERATED = re.compile(r"[一二三四五六七八九十]是")
+# After these cues a problems section turns to next-year plans.
+PLAN_CUE = re.compile(r"(?:^|[。；\n])\s*(?:下一步|下步|今后|为此|针对以上|针对上述)")
+# Heading words that settle a level-1 category without the model, in priority order
+# ("存在的问题和下一步打算" is problems, not plans). Headings with none go to the labeller.
+HEADING_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("problems", re.compile(r"问题|不足|短板|差距")),
+    ("duties", re.compile(r"第一责任人|主要负责人")),
+    ("court_judgments", re.compile(r"法院|裁判")),
+    ("suggestions", re.compile(r"意见建议|建议")),
+    ("plans", re.compile(r"计划|安排|打算|下一步|下一年|下年度|思路")),
+    ("other", re.compile(r"其他|其它")),
+    ("achievements", re.compile(r"总结|成效|举措|主要工作")),
+)
+MAX_BATCH = 8
+TRAILING = 12
+CLAUSE_STOP = "，。；：！？、,;:!?\n（(\""
+
+
+@dataclass(frozen=True)
+class MetricCandidate:
+    id: int
+    candidate: Candidate
+    quote: str  # the grounded clause: what gets stored
+    shown: str  # the clause plus the counted noun after the unit: what the model reads
+
+
+@dataclass(frozen=True)
+class MetricBatch:
+    items: list[MetricCandidate]
+
+
+@dataclass(frozen=True)
+class ProblemItem:
+    id: int
+    start: int
+    end: int
+    quote: str
+
+
+def metric_batches(text: str, max_batch: int = MAX_BATCH) -> list[MetricBatch]:
+    """Non-excluded candidates in fixed-size batches.
+
+    Equal batch sizes give equal response schemas, so consecutive calls share their whole
+    prompt prefix (system prompt and tool schema) in the server's cache.
+    """
+    shown = [c for c in find_candidates(text) if not c.is_excluded]
+    batches = []
+    for first in range(0, len(shown), max_batch):
+        items = [
+            MetricCandidate(i + 1, c, text[c.quote_start:c.quote_end],
+                            text[c.quote_start:trailing_end(text, c.quote_end)])
+            for i, c in enumerate(shown[first:first + max_batch])
+        ]
+        batches.append(MetricBatch(items))
+    return batches
+
+
+def trailing_end(text: str, pos: int, limit: int = TRAILING) -> int:
+    """End of the noun phrase after a unit ("19个|镇级专项普法工作队"), up to the next delimiter."""
+    end = pos
+    while end < len(text) and end - pos < limit and text[end] not in CLAUSE_STOP:
+        end += 1
+    return end
+
+
+def heading_category(title: str) -> str | None:
+    for category, pattern in HEADING_RULES:
+        if pattern.search(title):
+            return category
+    return None
+
+
+def problem_items(text: str, span: SectionSpan) -> list[ProblemItem]:
+    """Split a problems section on 一是/二是…; fall back to sentences when not enumerated.
+
+    Items after a next-steps cue (下一步…) are plans and are not proposed.
+    """
+    body_start, body_end = span.body_start, span.char_end
+    cue = PLAN_CUE.search(text, body_start, body_end)
+    if cue is not None:
+        body_end = cue.start() + (1 if text[cue.start()] in "。；\n" else 0)
+    marks = [m for m in ENUMERATED.finditer(text, body_start, body_end)]
+    bounds = []
+    if marks:
+        for i, mark in enumerate(marks):
+            end = marks[i + 1].start() if i + 1 < len(marks) else body_end
+            bounds.append((mark.end(), _paragraph_end(text, mark.end(), end)))
+    else:
+        pos = body_start
+        for match in re.finditer(r"[^。\n]+。?", text[body_start:body_end]):
+            bounds.append((body_start + match.start(), body_start + match.end()))
+            pos = body_start + match.end()
+    items = []
+    for start, end in bounds:
+        start, end = _trim(text, start, end)
+        if end - start >= 4:
+            items.append(ProblemItem(len(items) + 1, start, end, text[start:end]))
+    return items
+
+
+def _paragraph_end(text: str, start: int, end: int) -> int:
+    # A newline after sentence-final punctuation ends the item; one mid-sentence is page-break debris.
+    pos = start
+    while True:
+        nl = text.find("\n", pos, end)
+        if nl < 0:
+            return end
+        if nl > 0 and text[nl - 1] in "。；;":
+            return nl
+        pos = nl + 1
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and (text[start].isspace() or text[start] in "：:，,"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in "；;。，,：:"):
+        end -= 1
+    return start, end
