@@ -12,7 +12,8 @@ from .numbers import Quantity, find_quantities
 CLAUSE_DELIMITERS = "，。；：！？、,;:!?\n（(“\"《「"
 # A quote longer than this before the number is no longer "the shortest natural clause".
 MAX_LEAD = 24
-ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|同时|并|共|另外)")
+# No "^": Pattern.match(text, pos) already anchors at pos, and "^" would anchor at 0.
+ENUMERATOR = re.compile(r"(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|同时|并|共|另外)+")
 
 # Fixed names that contain a counted-looking number (gold/GUIDE.md, "names that contain numbers").
 NAMED_PHRASES = ("十户联防", "四次调解", "八项规定", "三项制度", "百名干部", "入千户", "四级联动", "三村联控")

@@ -67,9 +67,9 @@ def metric_batches(text: str, max_batch: int = MAX_BATCH) -> list[MetricBatch]:
 
 
 def trailing_end(text: str, pos: int, limit: int = TRAILING) -> int:
-    """End of the noun phrase after a unit ("19个|镇级专项普法工作队"), up to the next delimiter."""
+    """End of the noun phrase after a unit ("19个|镇级专项普法工作队"), up to a delimiter or the next number."""
     end = pos
-    while end < len(text) and end - pos < limit and text[end] not in CLAUSE_STOP:
+    while end < len(text) and end - pos < limit and text[end] not in CLAUSE_STOP and not text[end].isdigit():
         end += 1
     return end
 
