@@ -1,3 +1,4 @@
+from pathlib import Path
 import copy
 
 import pytest
@@ -5,7 +6,9 @@ import pytest
 from llm_extract.evaluate import char_f1, gold_as_extraction, score_metrics, score_problems, score_report
 from llm_extract.gold import GoldDocument, GoldMetric, GoldProblem, load_gold_dir
 from llm_extract.schemas import Extraction, MetricRecord, ProblemRecord
-from tests.conftest import GOLD
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD = ROOT / "gold"
 
 GOLDS = load_gold_dir(GOLD)
 

@@ -1,6 +1,9 @@
+from pathlib import Path
 from llm_extract.gold import load_gold_dir
 from llm_extract.segment import find_headings, segment
-from tests.conftest import GOLD
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD = ROOT / "gold"
 
 
 def test_heading_lists_match_the_gold_set_exactly(report_texts):

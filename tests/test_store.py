@@ -1,3 +1,4 @@
+from pathlib import Path
 import duckdb
 import pytest
 
@@ -5,7 +6,9 @@ from llm_extract.errors import StoreError
 from llm_extract.evaluate import gold_as_extraction
 from llm_extract.gold import load_gold_dir
 from llm_extract.store import MIGRATIONS, Store
-from tests.conftest import GOLD
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD = ROOT / "gold"
 
 
 def _extraction(doc_id="d1", path="r.txt"):

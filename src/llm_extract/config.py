@@ -24,6 +24,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
+        protected_namespaces=(),  # "model_path" is ours, not pydantic's
     )
 
     base_url: str | None = Field(

@@ -1,3 +1,5 @@
+"""Fixtures shared by tests/ and evals/."""
+
 from __future__ import annotations
 
 import os
@@ -6,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent
 REPORTS = ROOT / "reports"
 GOLD = ROOT / "gold"
 
