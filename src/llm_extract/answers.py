@@ -5,6 +5,8 @@ with the reason, and anything still ungrounded is rejected rather than stored.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import date
 from typing import Any
@@ -17,6 +19,7 @@ from .ground import fold
 from .schemas import MetricCategory, ProblemCategory
 
 _DIGITS = re.compile(r"[0-9０-９]")
+MAX_SUMMARY = 30
 _COUNTY_PREFIX = re.compile(r"^(?:.+?[市州盟])?(.+?(?:县|区|旗))(.+?(?:镇|乡|街道))$")
 
 
@@ -45,10 +48,14 @@ class ProblemLabel(BaseModel):
     @field_validator("summary")
     @classmethod
     def _trim(cls, value: str) -> str:
-        value = value.strip()
+        value = value.strip().rstrip("。；;，,")
         if not value:
             raise ValueError("summary must not be empty")
-        return value[:60]
+        if len(value) > MAX_SUMMARY:
+            # Small models copy the whole item; its first clause is the shortcoming itself.
+            first = re.split(r"[，,；;。]", value, maxsplit=1)[0]
+            value = first if len(first) >= 4 else value
+        return value[:MAX_SUMMARY]
 
 
 @lru_cache(maxsize=256)
@@ -114,3 +121,14 @@ def _date_in_text(value: str, folded: str) -> date | None:
         return None
     written = f"{parsed.year}年{parsed.month}月{parsed.day}日"
     return parsed if written in folded else None
+
+
+def schema_version() -> str:
+    """A content hash of every answer schema: a schema change is a new extraction version."""
+    from .schemas import SectionCategory
+
+    digest = hashlib.sha256()
+    for model in (MetricLabel, ProblemLabel, MetadataAnswer):
+        digest.update(json.dumps(model.model_json_schema(), sort_keys=True, ensure_ascii=False).encode())
+    digest.update(repr(SectionCategory).encode())
+    return digest.hexdigest()[:16]

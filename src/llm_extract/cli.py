@@ -211,6 +211,37 @@ def show(
     out.print(tree)
 
 
+@app.command("eval")
+def eval_command(
+    reports: Annotated[Path, typer.Option(help="Folder of the gold reports.")] = Path("reports"),
+    gold: Annotated[Path, typer.Option(help="Folder of gold JSON files.")] = Path("gold"),
+    results: Annotated[Path, typer.Option(help="Where latest.md, latest.json and evals.duckdb go.")] = Path("evals/results"),
+    base_url: Annotated[Optional[str], typer.Option(help="Endpoint [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model name [env LLM_EXTRACT_MODEL].")] = None,
+) -> None:
+    """Score the model and the code-only baseline against the gold set; print the scoreboard
+    with the change since the previous run of the same model (same as `pytest evals/`)."""
+    from rich.markdown import Markdown
+
+    from .scoreboard import evaluate_backend, previous_scores, record, write_results
+
+    settings = _settings(base_url=base_url, model=model)
+    cache = results.parent / ".cache"
+    try:
+        board = [evaluate_backend(settings, "rules", reports, gold, cache),
+                 evaluate_backend(settings, "llm", reports, gold, cache)]
+    except (LlmExtractError, RuntimeError) as exc:
+        err.print(f"error: {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    db = results / "evals.duckdb"
+    results.mkdir(parents=True, exist_ok=True)
+    previous = {r.model: previous_scores(db, r.model) for r in board}
+    for result in board:
+        record(db, result)
+    write_results(results, board, previous)
+    out.print(Markdown((results / "latest.md").read_text(encoding="utf-8")))
+
+
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 0,

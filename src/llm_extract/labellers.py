@@ -6,10 +6,11 @@ the same way and every model is compared with what code alone achieves.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Protocol
 
-from .answers import MetadataAnswer, MetricLabel, ProblemLabel, answers_in_order, numbered
+from .answers import MetadataAnswer, MetricLabel, ProblemLabel, answers_in_order, numbered, schema_version
 from .llm import Backend
 from .prompts import Prompts
 from .proposals import MetricBatch, ProblemItem
@@ -17,6 +18,11 @@ from .schemas import ReportMeta, SectionCategory, Usage
 from .segment import SectionSpan
 
 HEAD_CHARS = 400
+
+
+def extraction_version(prompts: Prompts) -> str:
+    """What decides an extraction besides the model: the prompt templates and answer schemas."""
+    return hashlib.sha256(f"{prompts.version}:{schema_version()}".encode()).hexdigest()[:16]
 TAIL_CHARS = 200
 
 
@@ -39,7 +45,7 @@ class LLMLabeller:
         self.backend = backend
         self.prompts = prompts
         self.name = model
-        self.version = prompts.version
+        self.version = extraction_version(prompts)
 
     def section_categories(self, spans: list[SectionSpan]) -> tuple[dict[int, SectionCategory], Usage]:
         level1 = spans

@@ -16,7 +16,7 @@ from .config import Settings
 from .documents import discover, load
 from .errors import EndpointError, InputError
 from .extract import extract_document
-from .labellers import Labeller, LLMLabeller, RulesLabeller
+from .labellers import Labeller, LLMLabeller, RulesLabeller, extraction_version
 from .llm import InstructorBackend
 from .prompts import Prompts
 from .schemas import Extraction, Usage
@@ -78,7 +78,7 @@ def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", 
     run_id = uuid.uuid4().hex[:12]
     with Store(settings.db) as store:
         model = "rules" if backend == "rules" else settings.resolved_model()
-        version = RulesLabeller.version if backend == "rules" else (prompts or Prompts()).version
+        version = RulesLabeller.version if backend == "rules" else extraction_version(prompts or Prompts())
         summary = RunSummary(run_id=run_id, model=model, prompt_version=version)
         for path, reason in bad:
             summary.failed.append((str(path), reason))

@@ -1,0 +1,110 @@
+"""A real HTTP proxy on 127.0.0.1 in front of a real OpenAI-compatible server, injecting scripted
+faults into chat-completion requests. Not a mock: the client under test speaks HTTP to it."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class FaultProxy:
+    """`script` is consumed one entry per chat-completion request; when empty, requests pass."""
+
+    def __init__(self, upstream: str, script: list[str], slow_seconds: float = 5.0) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.script = list(script)
+        self.slow_seconds = slow_seconds
+        self.requests = 0
+        self.faults: list[str] = []
+        self.lock = threading.Lock()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def _next(self) -> str:
+        with self.lock:
+            self.requests += 1
+            action = self.script.pop(0) if self.script else "pass"
+            if action != "pass":
+                self.faults.append(action)
+            return action
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                action = proxy._next()
+                if action == "429":
+                    return self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "1"})
+                if action == "429-no-header":
+                    return self._send(429, b'{"error": {"message": "rate limited"}}')
+                if action == "500":
+                    return self._send(500, b'{"error": {"message": "boom"}}')
+                if action == "401":
+                    return self._send(401, b'{"error": {"message": "bad key"}}')
+                if action == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return None
+                if action == "slow":
+                    time.sleep(proxy.slow_seconds)
+                if action == "garbage":
+                    return self._send(200, b"this is not json {")
+                status, payload = self._forward(body)
+                if action == "truncate":
+                    payload = _truncate(payload)
+                return self._send(status, payload)
+
+            def _forward(self, body: bytes) -> tuple[int, bytes]:
+                request = urllib.request.Request(proxy.upstream + self.path.removeprefix("/v1"), data=body,
+                                                 headers={"Content-Type": "application/json"}, method="POST")
+                with urllib.request.urlopen(request, timeout=600) as response:
+                    return response.status, response.read()
+
+        return Handler
+
+    @contextmanager
+    def running(self) -> Iterator[FaultProxy]:
+        self.thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def _truncate(payload: bytes) -> bytes:
+    """Cut the answer in half and say so, as a server does at max_tokens."""
+    data = json.loads(payload)
+    choice = data["choices"][0]
+    choice["finish_reason"] = "length"
+    message = choice["message"]
+    for call in message.get("tool_calls") or []:
+        call["function"]["arguments"] = call["function"]["arguments"][: len(call["function"]["arguments"]) // 2]
+    if message.get("content"):
+        message["content"] = message["content"][: len(message["content"]) // 2]
+    return json.dumps(data).encode()
