@@ -94,11 +94,10 @@ def run(
     def on_event(kind: str, data: dict[str, Any]) -> None:
         if kind == "start":
             state["task"] = progress.add_task("extracting", total=data["total"])
-            if data["total"]:
-                err.print("starting model…" if settings.is_local and backend is Backend.llm else "", end="")
         elif kind == "doc":
             progress.update(state["task"], description=Path(data["path"]).name)
         elif kind == "done":
+            state["done"] = state.get("done", 0) + 1
             extraction = data["extraction"]
             progress.advance(state["task"])
             progress.console.print(
@@ -114,7 +113,9 @@ def run(
         with progress:
             summary = run_pipeline(paths, settings, backend=backend.value, force=force, on_event=on_event)
     except KeyboardInterrupt:
-        err.print("interrupted: documents finished so far are saved; run again to continue")
+        total = progress.tasks[0].total if progress.tasks else 0
+        err.print(f"interrupted after {state.get('done', 0)} of {total or 0:.0f} documents: those are saved, "
+                  "the one in progress is not; run the same command again to continue", highlight=False)
         raise typer.Exit(130) from None
     except LlmExtractError as exc:
         raise _fail(exc) from exc
@@ -219,8 +220,10 @@ def eval_command(
     base_url: Annotated[Optional[str], typer.Option(help="Endpoint [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Model name [env LLM_EXTRACT_MODEL].")] = None,
 ) -> None:
-    """Score the model and the code-only baseline against the gold set; print the scoreboard
-    with the change since the previous run of the same model (same as `pytest evals/`)."""
+    """Score the model and the code-only baseline against the gold set (same as `pytest evals/`).
+
+    Prints the scoreboard with the change since the previous run of the same model.
+    """
     from rich.markdown import Markdown
 
     from .scoreboard import evaluate_backend, previous_scores, record, write_results

@@ -67,6 +67,11 @@ MIGRATIONS: list[tuple[str, str]] = [
             score_name VARCHAR NOT NULL, score DOUBLE
         );
     """),
+    # The README's first query reads `township` straight from metrics; denormalised on purpose.
+    ("004_township_on_items", """
+        ALTER TABLE metrics ADD COLUMN township VARCHAR;
+        ALTER TABLE problems ADD COLUMN township VARCHAR;
+    """),
 ]
 
 
@@ -154,8 +159,9 @@ class Store:
                  extraction.usage.calls, extraction.seconds],
             )
             self._insert("sections", doc_id, [s.model_dump() for s in extraction.sections])
-            self._insert("metrics", doc_id, [m.model_dump() for m in extraction.metrics])
-            self._insert("problems", doc_id, [p.model_dump() for p in extraction.problems])
+            township = {"township": meta.township}
+            self._insert("metrics", doc_id, [m.model_dump() | township for m in extraction.metrics])
+            self._insert("problems", doc_id, [p.model_dump() | township for p in extraction.problems])
 
     def _insert(self, table: str, doc_id: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
@@ -213,7 +219,7 @@ class Store:
 
 
 def _drop(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k != "doc_id"}
+    return {k: v for k, v in row.items() if k not in ("doc_id", "township")}
 
 
 def _sql_error(exc: duckdb.Error) -> str:
