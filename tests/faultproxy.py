@@ -70,8 +70,10 @@ class FaultProxy:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return None
-                if action == "slow":
+                if action == "slow":  # stall past the client's timeout, then hang up
                     time.sleep(proxy.slow_seconds)
+                    self.close_connection = True
+                    return None
                 if action == "garbage":
                     return self._send(200, b"this is not json {")
                 status, payload = self._forward(body)
