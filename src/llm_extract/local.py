@@ -152,6 +152,9 @@ class LocalServer:
             "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", str(self.settings.n_ctx),
             "--n_threads", threads, "--n_threads_batch", threads,
+            # The server keeps every prompt token's logits by default (n_ctx × vocabulary floats,
+            # ~2 GB here); we never ask for logprobs, so keep only the last row.
+            "--logits_all", "false",
         ]
 
     def start(self, detach: bool = False) -> None:
