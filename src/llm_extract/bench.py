@@ -20,6 +20,7 @@ import openai
 from .config import LOCAL_MODEL_NAME, Settings
 from .local import LocalServer
 from .pipeline import run
+from .schemas import Extraction
 
 PROMPT_EVAL = re.compile(r"prompt eval time =\s+([\d.]+) ms /\s+(\d+) tokens")
 GEN_EVAL = re.compile(r"\n[^\n]*?\beval time =\s+([\d.]+) ms /\s+(\d+) runs")
@@ -84,6 +85,7 @@ def main(argv: list[str]) -> int:
                 marks["start"] = log.stat().st_size
             elif kind == "done":
                 extraction = data["extraction"]
+                assert isinstance(extraction, Extraction)  # the pipeline's own event, not user input
                 time.sleep(0.1)
                 evaluated, generated = log_tokens(log.read_text(errors="replace")[marks["start"]:])
                 floor = evaluated / speeds.prompt_tps + generated / speeds.gen_tps

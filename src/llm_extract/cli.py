@@ -199,9 +199,9 @@ def show(
     meta = extraction.meta
     tree = Tree(f"[bold]{extraction.title or extraction.path}[/bold]  {meta.township or '?'} · {meta.county or '?'} · "
                 f"{meta.year or '?'} · {meta.issuer or '?'} · {meta.report_date or '?'}")
-    nodes = {}
+    nodes: dict[int | None, Tree] = {}
     for s in extraction.sections:
-        parent = nodes.get(s.parent_id, tree)
+        parent = nodes.get(s.parent_id, tree)  # a missing parent hangs the node on the root
         nodes[s.section_id] = parent.add(f"{s.number} {s.title}" + (f"  [dim]({s.category})[/dim]" if s.category else ""))
     for m in extraction.metrics:
         value = f"{m.value:g}" + (f"-{m.value_max:g}" if m.value_max is not None else "")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         return LOCAL_MODEL_NAME if self.is_local else "gpt-4o-mini"
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build settings; overrides that are None are ignored so unset flags fall through."""
     given = {k: v for k, v in overrides.items() if v is not None}
     return Settings(**given)  # pydantic-settings merges env, .env and these

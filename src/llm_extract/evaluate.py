@@ -6,12 +6,12 @@ Counts, not ratios, are kept per report so that totals are micro-averaged by sum
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .gold import GoldDocument
 from .numbers import values_equal
-from .schemas import Extraction
+from .schemas import Extraction, MetricRecord, ProblemRecord
 
 META_FIELDS = ("township", "county", "year", "issuer", "report_date")
 
@@ -23,14 +23,15 @@ class FieldScore:
     tp: int = 0
     n_pred: int = 0
     n_gold: int = 0
-    attrs: Counter[str] = field(default_factory=Counter)  # attribute -> sum of agreement over matches
+    attrs: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # attribute -> sum of agreement
     attr_n: Counter[str] = field(default_factory=Counter)  # attribute -> number of pairs scored
 
     def add(self, other: FieldScore) -> None:
         self.tp += other.tp
         self.n_pred += other.n_pred
         self.n_gold += other.n_gold
-        self.attrs.update(other.attrs)
+        for name, value in other.attrs.items():
+            self.attrs[name] += value
         self.attr_n.update(other.attr_n)
 
     def agree(self, name: str, value: float) -> None:
@@ -168,7 +169,7 @@ def _section_key(level: int, number: str, title: str) -> tuple[int, str, str]:
 
 def score_sections(pred: Extraction, gold: GoldDocument) -> FieldScore:
     score = FieldScore(n_pred=len(pred.sections), n_gold=len(gold.sections))
-    unmatched = {}
+    unmatched: dict[tuple[int, str, str], list[int]] = {}
     for j, g in enumerate(gold.sections):
         unmatched.setdefault(_section_key(g.level, g.number, g.title), []).append(j)
     for s in pred.sections:
@@ -201,7 +202,8 @@ def score_metadata(pred: Extraction, gold: GoldDocument) -> FieldScore:
 def score_grounding(pred: Extraction, text: str) -> FieldScore:
     """Share of extracted items whose quote stands exactly at its offsets (anything else is a bug)."""
     score = FieldScore()
-    for item in [*pred.metrics, *pred.problems]:
+    items: list[MetricRecord | ProblemRecord] = [*pred.metrics, *pred.problems]
+    for item in items:
         score.agree("grounded", float(text[item.char_start:item.char_end] == item.quote))
     return score
 
@@ -218,7 +220,7 @@ def score_report(pred: Extraction, gold: GoldDocument, text: str) -> ReportScore
 
 def gold_as_extraction(gold: GoldDocument, doc_id: str = "gold") -> Extraction:
     """The gold labels in the extractor's own shape, for self-scoring and perturbation tests."""
-    from .schemas import MetricRecord, ProblemRecord, ReportMeta, SectionRecord
+    from .schemas import ReportMeta, SectionRecord
 
     return Extraction(
         doc_id=doc_id, path=gold.doc,

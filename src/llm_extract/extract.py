@@ -20,7 +20,7 @@ from .labellers import Labeller
 from .llm import TruncatedOutput
 from .numbers import find_quantities, values_equal
 from .proposals import MetricBatch, MetricCandidate, ProblemItem, heading_category, metric_batches, problem_items
-from .schemas import Extraction, MetricRecord, ProblemRecord, SectionRecord, Usage
+from .schemas import Extraction, MetricRecord, ProblemRecord, ReportMeta, SectionCategory, SectionRecord, Usage
 from .segment import SectionSpan, section_at, segment
 
 T = TypeVar("T")
@@ -45,10 +45,11 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1,
     tick = progress or (lambda _step: None)
 
     # Code settles the headings whose words say it; the labeller reads the rest.
-    categories = {s.index: heading_category(s.title) for s in spans if s.level == 1}
+    categories: dict[int, SectionCategory | None] = {s.index: heading_category(s.title) for s in spans if s.level == 1}
     undecided = [s for s in spans if s.level == 1 and categories[s.index] is None]
     if undecided:
-        categories.update(_step(result, "sections", lambda: labeller.section_categories(undecided), {}))
+        no_answer: dict[int, SectionCategory] = {}
+        categories.update(_step(result, "sections", lambda: labeller.section_categories(undecided), no_answer))
     result.sections = [
         SectionRecord(section_id=s.index, parent_id=s.parent, level=s.level, number=s.number,
                       title=s.title, category=categories.get(s.index) if s.level == 1 else None,
@@ -57,7 +58,8 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1,
     ]
     tick("sections")
 
-    meta = _step(result, "metadata", lambda: _metadata(labeller, text, result), None)
+    no_meta: ReportMeta | None = None
+    meta = _step(result, "metadata", lambda: _metadata(labeller, text, result), no_meta)
     if meta is not None:
         result.meta = meta
     tick("metadata")
@@ -81,15 +83,16 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1,
         items = problem_items(text, span)
         if not items:
             continue
-        labels = _step(result, f"problems {span.number}", lambda: labeller.problem_labels(items), [])
-        _add_problems(result, text, span, items, labels)
+        no_labels: list[ProblemLabel] = []
+        problem_labels = _step(result, f"problems {span.number}", lambda: labeller.problem_labels(items), no_labels)
+        _add_problems(result, text, span, items, problem_labels)
         tick("problems")
 
     result.seconds = time.monotonic() - started
     return result
 
 
-def _metadata(labeller: Labeller, text: str, result: Extraction) -> tuple[object, Usage]:
+def _metadata(labeller: Labeller, text: str, result: Extraction) -> tuple[ReportMeta, Usage]:
     meta, rejected, usage = labeller.metadata(text)
     result.dropped += len(rejected)
     return meta, usage

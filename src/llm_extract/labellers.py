@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Protocol
+from typing import Any, Protocol
 
 from .answers import MetadataAnswer, MetricLabel, ProblemLabel, answers_in_order, numbered, schema_version
 from .llm import Backend
@@ -61,13 +61,13 @@ class LLMLabeller:
 
     def metadata(self, text: str) -> tuple[ReportMeta, list[str], Usage]:
         stripped = text.strip()
-        context: dict[str, object] = {"source": text}
+        context: dict[str, Any] = {"source": text}
         answer, usage = self.backend.complete(
             MetadataAnswer,
             self.prompts.messages("metadata", head=stripped[:HEAD_CHARS], tail=stripped[-TAIL_CHARS:]),
             context=context,
         )
-        rejected = list(context.get("rejected", []))  # type: ignore[call-overload]  # set by the validator
+        rejected: list[str] = list(context.get("rejected", []))  # filled by the validator
         meta = ReportMeta(township=answer.township, county=answer.county, year=answer.year,
                           issuer=answer.issuer, report_date=answer.parsed_date())
         return meta, rejected, usage

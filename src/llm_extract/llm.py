@@ -60,7 +60,7 @@ class RetryStats:
 
 def _root(exc: BaseException) -> BaseException:
     """instructor wraps API errors; find the openai error underneath, if any."""
-    seen = exc
+    seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, openai.APIError | IncompleteOutputException):
             return seen

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from .config import Settings
-from .documents import discover, load
+from .documents import Document, discover, load
 from .errors import EndpointError, InputError
 from .extract import extract_document
 from .labellers import Labeller, LLMLabeller, RulesLabeller, extraction_version
@@ -109,7 +109,7 @@ def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", 
     return summary
 
 
-def _extract_all(docs: list, settings: Settings, backend: BackendKind, prompts: Prompts | None,
+def _extract_all(docs: list[Document], settings: Settings, backend: BackendKind, prompts: Prompts | None,
                  store: Store, summary: RunSummary, emit: Event) -> None:
     with open_labeller(settings, backend, prompts) as (labeller, _base_url):
         for doc in docs:

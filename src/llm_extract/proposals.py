@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from .candidates import Candidate, find_candidates
+from .schemas import SectionCategory
 from .segment import SectionSpan
 
 ENUMERATED = re.compile(r"[一二三四五六七八九十]是")
@@ -13,7 +14,7 @@ ENUMERATED = re.compile(r"[一二三四五六七八九十]是")
 PLAN_CUE = re.compile(r"(?:^|[。；\n])\s*(?:下一步|下步|今后|为此|针对以上|针对上述)")
 # Heading words that settle a level-1 category without the model, in priority order
 # ("存在的问题和下一步打算" is problems, not plans). Headings with none go to the labeller.
-HEADING_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+HEADING_RULES: tuple[tuple[SectionCategory, re.Pattern[str]], ...] = (
     ("problems", re.compile(r"问题|不足|短板|差距")),
     ("duties", re.compile(r"第一责任人|主要负责人")),
     ("court_judgments", re.compile(r"法院|裁判")),
@@ -74,7 +75,7 @@ def trailing_end(text: str, pos: int, limit: int = TRAILING) -> int:
     return end
 
 
-def heading_category(title: str) -> str | None:
+def heading_category(title: str) -> SectionCategory | None:
     for category, pattern in HEADING_RULES:
         if pattern.search(title):
             return category
@@ -101,7 +102,7 @@ def problem_items(text: str, span: SectionSpan) -> list[ProblemItem]:
         for match in re.finditer(r"[^。\n]+。?", text[body_start:body_end]):
             bounds.append((body_start + match.start(), body_start + match.end()))
             pos = body_start + match.end()
-    items = []
+    items: list[ProblemItem] = []
     for start, end in bounds:
         start, end = _trim(text, start, end)
         if end - start >= 4:
