@@ -140,12 +140,15 @@ def test_bad_input_files_each_get_a_reason_and_the_rest_are_processed(tmp_path):
     (folder / "no_headings.txt").write_text("今年开展普法宣传 12 次，发放材料 300 份。")
     (folder / "english.md").write_text("Annual report. We held 12 meetings.")
     os.symlink(folder, folder / "loop")
+    # Unreadable: as root chmod cannot deny reading, but a dangling link cannot be read by anyone.
+    os.symlink(tmp_path / "gone.txt", folder / "unreadable.txt")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_EXTRACT_", "OPENAI_"))}
     result = subprocess.run([sys.executable, "-m", "llm_extract", "run", str(folder), "--backend", "rules", "--db", "b.duckdb"],
                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     failed = [line for line in result.stderr.splitlines() if line.startswith("failed")]
-    assert sorted(Path(line.split()[1].rstrip(":")).name for line in failed) == ["binary.txt", "empty.txt", "huge.txt", "latin1.txt"]
+    assert sorted(Path(line.split()[1].rstrip(":")).name for line in failed) == [
+        "binary.txt", "empty.txt", "huge.txt", "latin1.txt", "unreadable.txt"]
     assert "Traceback" not in result.stderr
     assert _counts(tmp_path / "b.duckdb")[0] == 4  # good, gbk, no_headings, english
 

@@ -87,6 +87,8 @@ def load(path: Path) -> Document:
             raise InputError(f"file is {size / 1e6:.1f} MB; reports over {MAX_BYTES // 2**20} MiB are refused")
         data = path.read_bytes()
     except OSError as exc:
+        if path.is_symlink() and not path.exists():
+            raise InputError("broken symbolic link") from exc
         raise InputError(exc.strerror or str(exc)) from exc
     text = decode(data)
     if not _looks_like_text(text):
