@@ -16,7 +16,7 @@ from functools import lru_cache
 from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator, model_validator
 
 from .ground import fold
-from .schemas import MetricCategory, ProblemCategory
+from .schemas import MetricCategory, ProblemCategory, SectionCategory
 
 _DIGITS = re.compile(r"[0-9０-９]")
 MAX_SUMMARY = 30
@@ -125,8 +125,6 @@ def _date_in_text(value: str, folded: str) -> date | None:
 
 def schema_version() -> str:
     """A content hash of every answer schema: a schema change is a new extraction version."""
-    from .schemas import SectionCategory
-
     digest = hashlib.sha256()
     for model in (MetricLabel, ProblemLabel, MetadataAnswer):
         digest.update(json.dumps(model.model_json_schema(), sort_keys=True, ensure_ascii=False).encode())

@@ -18,6 +18,7 @@ from pathlib import Path
 import openai
 
 from .config import LOCAL_MODEL_NAME, Settings
+from .documents import load
 from .local import LocalServer
 from .pipeline import run
 from .schemas import Extraction
@@ -125,8 +126,6 @@ def _print_row(name: str, chars: float, calls: float, prompt: float, evaluated: 
 
 def _chars(reports: Path, name: str) -> int:
     path = reports / name if reports.is_dir() else reports
-    from .documents import load
-
     return len(load(path).text)
 
 

@@ -17,8 +17,6 @@ ENUMERATOR = re.compile(r"(?:[一二三四五六七八九十]+是|其[一二三�
 
 # Fixed names that contain a counted-looking number (gold/GUIDE.md, "names that contain numbers").
 NAMED_PHRASES = ("十户联防", "四次调解", "八项规定", "三项制度", "百名干部", "入千户", "四级联动", "三村联控")
-OPEN_QUOTES = "“‘《「『\""
-CLOSE_QUOTES = "”’》」』\""
 REQUIREMENT_WORDS = ("需", "须", "应当", "至少", "不得少于")
 ARTICLE_UNITS = ("项", "个", "批", "支", "种", "份")
 

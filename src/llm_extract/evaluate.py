@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .gold import GoldDocument
 from .numbers import values_equal
-from .schemas import Extraction, MetricRecord, ProblemRecord
+from .schemas import Extraction, MetricRecord, ProblemRecord, ReportMeta, SectionRecord
 
 META_FIELDS = ("township", "county", "year", "issuer", "report_date")
 
@@ -220,8 +220,6 @@ def score_report(pred: Extraction, gold: GoldDocument, text: str) -> ReportScore
 
 def gold_as_extraction(gold: GoldDocument, doc_id: str = "gold") -> Extraction:
     """The gold labels in the extractor's own shape, for self-scoring and perturbation tests."""
-    from .schemas import ReportMeta, SectionRecord
-
     return Extraction(
         doc_id=doc_id, path=gold.doc,
         meta=ReportMeta(township=gold.township, county=gold.county, year=gold.year,

@@ -45,8 +45,9 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1,
     tick = progress or (lambda _step: None)
 
     # Code settles the headings whose words say it; the labeller reads the rest.
-    categories: dict[int, SectionCategory | None] = {s.index: heading_category(s.title) for s in spans if s.level == 1}
-    undecided = [s for s in spans if s.level == 1 and categories[s.index] is None]
+    by_rule = {s.index: heading_category(s.title) for s in spans if s.level == 1}
+    categories: dict[int, SectionCategory | None] = dict(by_rule)
+    undecided = [s for s in spans if s.level == 1 and by_rule[s.index] is None]
     if undecided:
         no_answer: dict[int, SectionCategory] = {}
         categories.update(_step(result, "sections", lambda: labeller.section_categories(undecided), no_answer))
@@ -78,7 +79,7 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1,
             _add_metrics(result, text, index, spans, batch.items, labels)
             tick("metrics")
 
-    problem_spans = [s for s in spans if s.level == 1 and heading_category(s.title) == "problems"]
+    problem_spans = [s for s in spans if by_rule.get(s.index) == "problems"]
     for span in problem_spans:
         items = problem_items(text, span)
         if not items:

@@ -8,7 +8,6 @@ error message, a bounded number of times. Everything else becomes a one-line Llm
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import instructor
@@ -49,13 +48,6 @@ class TruncatedOutput(ModelOutputError):
 class Backend(Protocol):
     def complete(self, response_model: type[T], messages: list[dict[str, str]],
                  context: dict[str, Any] | None = None) -> tuple[T, Usage]: ...
-
-
-@dataclass
-class RetryStats:
-    transient_retries: int = 0
-    reasks: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 def _root(exc: BaseException) -> BaseException:
@@ -135,7 +127,6 @@ class InstructorBackend:
         raw = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
                             timeout=settings.timeout, max_retries=0)
         self.client = instructor.from_openai(raw, mode=self.mode)
-        self.stats = RetryStats()
 
     def complete(self, response_model: type[T], messages: list[dict[str, str]],
                  context: dict[str, Any] | None = None) -> tuple[T, Usage]:
@@ -144,7 +135,7 @@ class InstructorBackend:
             retry=retry_if_exception(is_transient),
             wait=_WaitRetryAfter(),
             stop=stop_after_attempt(self.settings.max_attempts) | stop_after_delay(self.settings.max_retry_seconds),
-            before_sleep=self._count_retry,
+            before_sleep=self._log_retry,
             reraise=True,
         )
         try:
@@ -179,7 +170,6 @@ class InstructorBackend:
             max_tokens=self.settings.max_tokens,
         )
 
-    def _count_retry(self, state: RetryCallState) -> None:
-        self.stats.transient_retries += 1
+    def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         log.warning("transient endpoint error, retrying: %s", describe(exc, self.base_url) if exc else "?")

@@ -28,22 +28,25 @@ UNITS = sorted(
 UNIT_ALIASES = {"次数": "次", "场次数": "场次", "％": "%"}
 
 PREFIX_APPROX = ("不低于", "不少于", "超过", "近", "约", "逾")
-SUFFIX_APPROX = ("以上", "左右", "余", "多")
+BEFORE_UNIT_APPROX = ("余", "多")  # 60余次, 7000多人
+AFTER_UNIT_APPROX = ("以上", "左右")  # 2人以上
 
 _DIGIT_NUM = r"[0-9０-９]+(?:,[0-9]{3})*(?:[.．][0-9０-９]+)?"
 _CN_NUM = f"[{CN_CHARS}]+"
 _NUM = f"(?:{_DIGIT_NUM}|{_CN_NUM})"
 _UNIT = "|".join(re.escape(u) for u in UNITS)
 _PREFIX = "|".join(PREFIX_APPROX)
+_BEFORE = "|".join(BEFORE_UNIT_APPROX)
+_AFTER = "|".join(AFTER_UNIT_APPROX)
 
 QUANTITY_RE = re.compile(
     rf"(?P<prefix>{_PREFIX})?"
     rf"(?P<num>{_NUM})"
     rf"(?:\s*(?:-|~|～|—|–|至|到)\s*(?P<num2>{_NUM}))?"
-    rf"\s*(?P<mult>[万亿千](?=\s*(?:余|多)?\s*(?:{_UNIT})))?"
-    rf"\s*(?P<approx>余|多)?"
+    rf"\s*(?P<mult>[万亿千](?=\s*(?:{_BEFORE})?\s*(?:{_UNIT})))?"
+    rf"\s*(?P<approx>{_BEFORE})?"
     rf"\s*(?P<unit>{_UNIT})"
-    rf"(?P<suffix>以上|左右)?"
+    rf"(?P<suffix>{_AFTER})?"
 )
 
 

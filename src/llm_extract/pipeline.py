@@ -102,7 +102,6 @@ def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", 
             try:
                 _extract_all(docs, settings, backend, prompts, store, summary, emit)
             finally:
-                summary.seconds = time.monotonic() - started
                 store.finish_run(run_id, len(docs), len(summary.ok) + len(summary.partial), len(summary.failed),
                                  summary.dropped, summary.usage.prompt_tokens, summary.usage.completion_tokens)
     summary.seconds = time.monotonic() - started

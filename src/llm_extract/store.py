@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from .errors import StoreError
-from .schemas import Extraction
+from .schemas import Extraction, MetricRecord, ProblemRecord, ReportMeta, SectionRecord
 
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_core_tables", """
@@ -175,8 +175,6 @@ class Store:
 
     def load_extraction(self, doc_id: str) -> Extraction | None:
         """Read a stored extraction back as the same type the extractor returns."""
-        from .schemas import MetricRecord, ProblemRecord, ReportMeta, SectionRecord
-
         doc = self.query("SELECT * FROM documents WHERE doc_id = ?", [doc_id])
         if not doc:
             return None
