@@ -30,6 +30,19 @@ def _settings(base_url: str, db: Path, **extra: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings init kwarg
 
 
+def _cli_env(**settings: str) -> dict[str, str]:
+    """The environment for a CLI subprocess: none of this machine's endpoint settings, plus these."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_EXTRACT_", "OPENAI_"))}
+    return env | settings
+
+
+def _copy_reports(folder: Path, *names: str) -> Path:
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_bytes((REPORTS / name).read_bytes())
+    return folder
+
+
 def _counts(db: Path) -> tuple[int, int, int]:
     with Store(db, read_only=True) as store:
         docs = store.query("SELECT count(*) n, count(DISTINCT doc_id) d FROM documents")[0]
@@ -93,8 +106,7 @@ def test_persistent_5xx_aborts_with_one_line_and_keeps_committed_documents(local
 def test_bad_api_key_fails_fast_and_is_never_logged_or_stored(local_server, tmp_path):
     secret = "sk-test-secret-0123456789"
     proxy = FaultProxy(local_server, ["401"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_EXTRACT_", "OPENAI_"))}
-    env |= {"LLM_EXTRACT_BASE_URL": proxy.base_url, "LLM_EXTRACT_API_KEY": secret, "LLM_EXTRACT_MODEL": LOCAL_MODEL_NAME}
+    env = _cli_env(LLM_EXTRACT_BASE_URL=proxy.base_url, LLM_EXTRACT_API_KEY=secret, LLM_EXTRACT_MODEL=LOCAL_MODEL_NAME)
     with proxy.running():
         result = subprocess.run([sys.executable, "-m", "llm_extract", "run", str(SMALL), "--db", "k.duckdb"],
                                 env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -106,12 +118,8 @@ def test_bad_api_key_fails_fast_and_is_never_logged_or_stored(local_server, tmp_
 
 
 def test_kill_minus_nine_then_resume_keeps_every_document_exactly_once(local_server, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_EXTRACT_", "OPENAI_"))}
-    env |= {"LLM_EXTRACT_BASE_URL": local_server, "LLM_EXTRACT_MODEL": LOCAL_MODEL_NAME}
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name in ("001_68665389685953dc.txt", "004_264309198007c7ae.txt"):
-        (folder / name).write_bytes((REPORTS / name).read_bytes())
+    env = _cli_env(LLM_EXTRACT_BASE_URL=local_server, LLM_EXTRACT_MODEL=LOCAL_MODEL_NAME)
+    folder = _copy_reports(tmp_path / "in", "001_68665389685953dc.txt", "004_264309198007c7ae.txt")
     cmd = [sys.executable, "-m", "llm_extract", "run", str(folder), "--db", "r.duckdb"]
     proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
@@ -142,7 +150,7 @@ def test_bad_input_files_each_get_a_reason_and_the_rest_are_processed(tmp_path):
     os.symlink(folder, folder / "loop")
     # Unreadable: as root chmod cannot deny reading, but a dangling link cannot be read by anyone.
     os.symlink(tmp_path / "gone.txt", folder / "unreadable.txt")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_EXTRACT_", "OPENAI_"))}
+    env = _cli_env()
     result = subprocess.run([sys.executable, "-m", "llm_extract", "run", str(folder), "--backend", "rules", "--db", "b.duckdb"],
                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
@@ -174,12 +182,8 @@ def test_injected_instructions_change_no_schema_and_add_nothing_ungrounded(local
 
 
 def test_ctrl_c_stops_cleanly_says_how_far_it_got_and_keeps_the_db_consistent(local_server, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_EXTRACT_", "OPENAI_"))}
-    env |= {"LLM_EXTRACT_BASE_URL": local_server, "LLM_EXTRACT_MODEL": LOCAL_MODEL_NAME}
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name in ("004_264309198007c7ae.txt", "001_68665389685953dc.txt"):
-        (folder / name).write_bytes((REPORTS / name).read_bytes())
+    env = _cli_env(LLM_EXTRACT_BASE_URL=local_server, LLM_EXTRACT_MODEL=LOCAL_MODEL_NAME)
+    folder = _copy_reports(tmp_path / "in", "004_264309198007c7ae.txt", "001_68665389685953dc.txt")
     proc = subprocess.Popen([sys.executable, "-m", "llm_extract", "run", str(folder), "--db", "c.duckdb"],
                             env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
