@@ -1,8 +1,9 @@
 """Our deterministic scorers as deepeval metrics.
 
 A test case carries the extractions (actual_output), the gold documents (expected_output) and
-the report texts (context), each as JSON; `measure` re-scores them with llm_extract.evaluate, so
-the metric can be used with any deepeval tooling, not only with these tests.
+the report texts (context), each as JSON, taken from the evaluation's own result (no file or
+database is read again); `measure` re-scores them with llm_extract.evaluate, so the metric can
+be used with any deepeval tooling, not only with these tests.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from llm_extract.schemas import Extraction
 from llm_extract.scoreboard import EvalResult, flatten
 
 
-def corpus_case(result: EvalResult, golds: dict[str, GoldDocument], texts: dict[str, str],
-                extractions: dict[str, Extraction]) -> LLMTestCase:
-    names = sorted(golds)
+def corpus_case(result: EvalResult) -> LLMTestCase:
+    names = sorted(result.golds)
     return LLMTestCase(
         name=f"{result.backend}:{result.model}:{result.prompt_version}",
         input=json.dumps(names, ensure_ascii=False),
-        actual_output=json.dumps([extractions[n].model_dump(mode="json") for n in names], ensure_ascii=False),
-        expected_output=json.dumps([golds[n].model_dump(mode="json") for n in names], ensure_ascii=False),
-        context=[texts[n] for n in names],
+        actual_output=json.dumps([result.extractions[n].model_dump(mode="json", exclude={"text"}) for n in names],
+                                 ensure_ascii=False),
+        expected_output=json.dumps([result.golds[n].model_dump(mode="json") for n in names], ensure_ascii=False),
+        context=[result.extractions[n].text for n in names],
     )
 
 

@@ -9,13 +9,13 @@ import hashlib
 import json
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from functools import lru_cache
-
-from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator, model_validator
+from pydantic import BaseModel, ValidationInfo, create_model, field_validator, model_validator
 
 from .ground import fold
+from .labelcheck import misaligned
 from .schemas import MetricCategory, ProblemCategory, SectionCategory
 
 _DIGITS = re.compile(r"[0-9０-９]")
@@ -58,15 +58,41 @@ class ProblemLabel(BaseModel):
         return value[:MAX_SUMMARY]
 
 
+class MetricBatchAnswer(BaseModel):
+    """Names checked against their own items (contexts in the validation context).
+
+    The first answer with a misaligned name is re-asked with the reason (instructor sends the
+    error back); a later one is accepted and the misaligned items are recorded in the context
+    (`misaligned`), so the labeller replaces them with code names instead of failing the batch.
+    """
+
+    @model_validator(mode="after")
+    def _names_fit_their_items(self, info: ValidationInfo) -> MetricBatchAnswer:
+        ctx = _ctx(info)
+        contexts: list[str] | None = ctx.get("contexts")
+        if contexts is None:
+            return self
+        names = [label.name for label in answers_in_order(self, len(contexts))]
+        bad = misaligned(names, contexts)
+        ctx["answers"] = ctx.get("answers", 0) + 1
+        if bad and ctx["answers"] <= ctx.get("reasks", 0):
+            raise ValueError("；".join(
+                f"c{i + 1} 的 name「{names[i]}」不是 [{i + 1}] 那一句里说的事，请只用 [{i + 1}] 自己的词重新命名"
+                for i in bad))
+        ctx["misaligned"] = bad
+        return self
+
+
 @lru_cache(maxsize=256)
-def numbered(kind: str, item: type[BaseModel] | object, count: int) -> type[BaseModel]:
+def numbered(kind: str, item: type[BaseModel] | object, count: int,
+             base: type[BaseModel] | None = None) -> type[BaseModel]:
     """A response model with one required field per proposed item (`c1` … `cN`).
 
     The JSON-schema grammar then makes the model answer every item, in order, exactly once:
     completeness is enforced by construction instead of re-asked after the fact.
     """
     fields: dict[str, Any] = {f"c{i}": (item, ...) for i in range(1, count + 1)}
-    return create_model(f"{kind}{count}", **fields)
+    return create_model(f"{kind}{count}", __base__=base, **fields)
 
 
 def answers_in_order(answer: BaseModel, count: int) -> list[Any]:

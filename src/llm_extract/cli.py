@@ -83,31 +83,32 @@ def run(
     Unchanged files already extracted with the same model and prompt version are skipped.
     Exit code: 0 all ok, 1 some files failed or came out partial, 2 the run was aborted.
     """
+    from .pipeline import DocDone, DocStarted, Event, Failed, Skipped, Started
     from .pipeline import run as run_pipeline
 
     settings = _settings(db=db, base_url=base_url, model=model, api_key=api_key, mode=mode,
                          concurrency=concurrency, model_path=model_path)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=err, transient=False)
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"done": 0}
 
-    def on_event(kind: str, data: dict[str, Any]) -> None:
-        if kind == "start":
-            state["task"] = progress.add_task("extracting", total=data["total"])
-        elif kind == "doc":
-            progress.update(state["task"], description=Path(data["path"]).name)
-        elif kind == "done":
-            state["done"] = state.get("done", 0) + 1
-            extraction = data["extraction"]
+    def on_event(event: Event) -> None:
+        if isinstance(event, Started):
+            state["task"] = progress.add_task("extracting", total=event.total)
+        elif isinstance(event, DocStarted):
+            progress.update(state["task"], description=Path(event.path).name)
+        elif isinstance(event, DocDone):
+            state["done"] += 1
+            e = event.extraction
             progress.advance(state["task"])
             progress.console.print(
-                f"{'ok' if extraction.status == 'ok' else 'partial'}  {Path(data['path']).name}: "
-                f"{len(extraction.metrics)} metrics, {len(extraction.problems)} problems, "
-                f"{extraction.dropped} dropped, {extraction.seconds:.1f} s", highlight=False)
-        elif kind == "failed":
-            progress.console.print(f"[red]failed[/red]  {data['path']}: {data['reason']}", highlight=False)
-        elif kind == "skipped":
-            progress.console.print(f"skipped {Path(data['path']).name}: already extracted (use --force to redo)", highlight=False)
+                f"{e.status}  {Path(event.path).name}: {len(e.metrics)} metrics, {len(e.problems)} problems, "
+                f"{e.dropped} dropped, {e.fallbacks} names from code, {e.seconds:.1f} s", highlight=False, markup=False)
+        elif isinstance(event, Failed):
+            progress.console.print(f"failed  {event.path}: {event.reason}", highlight=False, markup=False)
+        elif isinstance(event, Skipped):
+            progress.console.print(f"skipped {Path(event.path).name}: already extracted (use --force to redo)",
+                                   highlight=False, markup=False)
 
     try:
         with progress:
@@ -122,8 +123,8 @@ def run(
     done = len(summary.ok) + len(summary.partial)
     err.print(
         f"{done} extracted ({len(summary.partial)} partial), {len(summary.skipped)} skipped, "
-        f"{len(summary.failed)} failed; {summary.metrics} metrics, {summary.problems} problems, "
-        f"{summary.dropped} dropped; {summary.usage.calls} model calls, "
+        f"{len(summary.failed)} failed; {summary.metrics} metrics ({summary.fallbacks} names from code after "
+        f"failing their check), {summary.problems} problems, {summary.dropped} dropped; {summary.usage.calls} model calls, "
         f"{summary.usage.prompt_tokens}+{summary.usage.completion_tokens} tokens; "
         f"{summary.seconds:.1f} s → {settings.db}", highlight=False)
     if summary.aborted:
@@ -217,32 +218,30 @@ def eval_command(
     reports: Annotated[Path, typer.Option(help="Folder of the gold reports.")] = Path("reports"),
     gold: Annotated[Path, typer.Option(help="Folder of gold JSON files.")] = Path("gold"),
     results: Annotated[Path, typer.Option(help="Where latest.md, latest.json and evals.duckdb go.")] = Path("evals/results"),
+    thresholds: Annotated[Path, typer.Option(help="Minimum score per backend and field.")] = Path("evals/thresholds.toml"),
     base_url: Annotated[Optional[str], typer.Option(help="Endpoint [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Model name [env LLM_EXTRACT_MODEL].")] = None,
+    rules_only: Annotated[bool, typer.Option("--rules-only", help="Score only the code-only baseline (no model).")] = False,
 ) -> None:
     """Score the model and the code-only baseline against the gold set (same as `pytest evals/`).
 
     Prints the scoreboard with the change since the previous run of the same model.
+    Exit code: 0 every score meets its threshold, 1 some do not (listed), 2 the evaluation could not run.
     """
     from rich.markdown import Markdown
 
-    from .scoreboard import evaluate_backend, previous_scores, record, write_results
+    from .scoreboard import evaluate
 
     settings = _settings(base_url=base_url, model=model)
-    cache = results.parent / ".cache"
+    backends: tuple[Any, ...] = ("rules",) if rules_only else ("rules", "llm")
     try:
-        board = [evaluate_backend(settings, "rules", reports, gold, cache),
-                 evaluate_backend(settings, "llm", reports, gold, cache)]
-    except (LlmExtractError, RuntimeError) as exc:
-        err.print(f"error: {exc}", highlight=False)
-        raise typer.Exit(2) from exc
-    db = results / "evals.duckdb"
-    results.mkdir(parents=True, exist_ok=True)
-    previous = {r.model: previous_scores(db, r.model) for r in board}
-    for result in board:
-        record(db, result)
-    write_results(results, board, previous)
+        board = evaluate(settings, reports, gold, results, results.parent / ".cache", thresholds, backends)
+    except LlmExtractError as exc:
+        raise _fail(exc) from exc
     out.print(Markdown((results / "latest.md").read_text(encoding="utf-8")))
+    for failure in board.failures:
+        err.print(f"below threshold: {failure}", highlight=False, markup=False)
+    raise typer.Exit(1 if board.failures else 0)
 
 
 @app.command()

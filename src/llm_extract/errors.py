@@ -27,3 +27,11 @@ class LocalModelError(LlmExtractError):
 
 class StoreError(LlmExtractError):
     """The DuckDB store refused an operation."""
+
+
+class TruncatedOutput(ModelOutputError):
+    """The model hit max_tokens: the caller should split its input, not retry blindly."""
+
+
+class EvalError(LlmExtractError):
+    """The evaluation could not run (an extraction aborted, a gold report is missing)."""

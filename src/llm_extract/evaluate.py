@@ -5,15 +5,15 @@ Counts, not ratios, are kept per report so that totals are micro-averaged by sum
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .gold import GoldDocument
+from .ground import fold
 from .numbers import values_equal
 from .schemas import Extraction, MetricRecord, ProblemRecord, ReportMeta, SectionRecord
 
-META_FIELDS = ("township", "county", "year", "issuer", "report_date")
+META_FIELDS = ("township", "county", "year", "issuer", "report_date", "issuer_level")
 
 
 @dataclass
@@ -70,6 +70,7 @@ class ReportScores:
     sections: FieldScore = field(default_factory=FieldScore)
     metadata: FieldScore = field(default_factory=FieldScore)
     grounding: FieldScore = field(default_factory=FieldScore)
+    labels: FieldScore = field(default_factory=FieldScore)
 
     def add(self, other: ReportScores) -> None:
         for name in FIELDS:
@@ -82,11 +83,12 @@ class ReportScores:
             "sections": self.sections.scores(),
             "metadata": {name: self.metadata.attr(name) for name in META_FIELDS} | {"accuracy": _mean_attr(self.metadata)},
             "grounding": {"rate": self.grounding.attr("grounded")},
+            "labels": {"fallback_rate": self.labels.attr("fallback")},
         }
         return out
 
 
-FIELDS = ("metrics", "problems", "sections", "metadata", "grounding")
+FIELDS = ("metrics", "problems", "sections", "metadata", "grounding", "labels")
 
 
 def _mean_attr(score: FieldScore) -> float | None:
@@ -94,13 +96,9 @@ def _mean_attr(score: FieldScore) -> float | None:
     return sum(score.attrs.values()) / total if total else None
 
 
-def nfkc(text: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text) if not ch.isspace())
-
-
 def char_f1(a: str, b: str) -> float:
     """Character-level F1 after NFKC: the similarity of two short Chinese strings."""
-    ca, cb = Counter(nfkc(a)), Counter(nfkc(b))
+    ca, cb = Counter(fold(a)), Counter(fold(b))
     if not ca and not cb:
         return 1.0
     overlap = sum((ca & cb).values())
@@ -164,7 +162,7 @@ def score_problems(pred: Extraction, gold: GoldDocument) -> FieldScore:
 
 
 def _section_key(level: int, number: str, title: str) -> tuple[int, str, str]:
-    return level, nfkc(number), nfkc(title).rstrip("。.")
+    return level, fold(number), fold(title).rstrip("。.")
 
 
 def score_sections(pred: Extraction, gold: GoldDocument) -> FieldScore:
@@ -188,7 +186,7 @@ def score_sections(pred: Extraction, gold: GoldDocument) -> FieldScore:
 def normalise_meta(value: object) -> str | None:
     if value is None:
         return None
-    text = nfkc(str(value))
+    text = fold(str(value))
     return text or None
 
 
@@ -208,6 +206,14 @@ def score_grounding(pred: Extraction, text: str) -> FieldScore:
     return score
 
 
+def score_labels(pred: Extraction) -> FieldScore:
+    """Share of metric names the model gave that failed their check and fell back to code's."""
+    score = FieldScore()
+    for m in pred.metrics:
+        score.agree("fallback", float(m.label_source == "fallback"))
+    return score
+
+
 def score_report(pred: Extraction, gold: GoldDocument, text: str) -> ReportScores:
     return ReportScores(
         metrics=score_metrics(pred, gold),
@@ -215,6 +221,7 @@ def score_report(pred: Extraction, gold: GoldDocument, text: str) -> ReportScore
         sections=score_sections(pred, gold),
         metadata=score_metadata(pred, gold),
         grounding=score_grounding(pred, text),
+        labels=score_labels(pred),
     )
 
 
@@ -223,7 +230,7 @@ def gold_as_extraction(gold: GoldDocument, doc_id: str = "gold") -> Extraction:
     return Extraction(
         doc_id=doc_id, path=gold.doc,
         meta=ReportMeta(township=gold.township, county=gold.county, year=gold.year,
-                        issuer=gold.issuer, report_date=gold.report_date),
+                        issuer=gold.issuer, report_date=gold.report_date, issuer_level=gold.issuer_level),
         sections=[SectionRecord(section_id=i, parent_id=None, level=s.level, number=s.number, title=s.title,
                                 category=s.category, char_start=s.char_start, char_end=s.char_start + 1)
                   for i, s in enumerate(gold.sections)],

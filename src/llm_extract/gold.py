@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .schemas import MetricCategory, ProblemCategory, SectionCategory
+from .schemas import IssuerLevel, MetricCategory, ProblemCategory, SectionCategory
 
 
 class _Strict(BaseModel):
@@ -56,6 +56,8 @@ class GoldDocument(_Strict):
     year: int | None
     issuer: str | None
     report_date: date | None
+    issuer_level: IssuerLevel | None = None
+    split: str = "gold"  # "validation" for reports labelled after the rules were written
     sections: list[GoldSection]
     metrics: list[GoldMetric]
     problems: list[GoldProblem]

@@ -8,13 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class Alignment(StrEnum):
-    EXACT = "exact"  # the quote as given is a substring of the source
-    NORMALISED = "normalised"  # found after NFKC + whitespace folding; stored as the source's characters
-    UNGROUNDED = "ungrounded"
+from .schemas import Alignment
 
 
 @dataclass(frozen=True)
@@ -55,6 +50,7 @@ class NormalisedText:
 
 
 def fold(text: str) -> str:
+    """NFKC with whitespace removed: the one normal form for matching and scoring."""
     return "".join(ch for ch in unicodedata.normalize("NFKC", text) if not ch.isspace())
 
 

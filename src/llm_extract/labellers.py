@@ -1,29 +1,55 @@
 """Who labels what code proposed: the model (through a Backend) or rules alone (the baseline).
 
 Both answer the same four questions, so the pipeline, the store and the scoreboard treat them
-the same way and every model is compared with what code alone achieves.
+the same way and every model is compared with what code alone achieves. Every model label is
+checked against its own item; one that fails is re-asked once, then replaced by code's label and
+counted as a fallback.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .answers import MetadataAnswer, MetricLabel, ProblemLabel, answers_in_order, numbered, schema_version
+from . import answers, labelcheck
+from .answers import MetadataAnswer, MetricBatchAnswer, MetricLabel, ProblemLabel, answers_in_order, numbered, schema_version
+from .issuers import read_metadata, settle
 from .llm import Backend
 from .prompts import Prompts
-from .proposals import MetricBatch, ProblemItem
-from .schemas import ReportMeta, SectionCategory, Usage
+from .proposals import MetricBatch, MetricCandidate, ProblemItem
+from .schemas import LabelSource, MetricCategory, ReportMeta, SectionCategory, Usage
 from .segment import SectionSpan
 
 HEAD_CHARS = 400
+TAIL_CHARS = 200
+RULES_VERSION = "rules-2"
 
 
 def extraction_version(prompts: Prompts) -> str:
-    """What decides an extraction besides the model: the prompt templates and answer schemas."""
-    return hashlib.sha256(f"{prompts.version}:{schema_version()}".encode()).hexdigest()[:16]
-TAIL_CHARS = 200
+    """What decides an extraction besides the model: prompt templates, answer schemas and the
+    checks applied to answers (their source code), as one content hash."""
+    digest = hashlib.sha256(f"{prompts.version}:{schema_version()}".encode())
+    for module in (answers, labelcheck):
+        digest.update(inspect.getsource(module).encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class MetricName:
+    """A metric's label and where it came from."""
+
+    name: str
+    category: MetricCategory
+    source: LabelSource
+
+
+@dataclass(frozen=True)
+class MetadataResult:
+    meta: ReportMeta
+    rejected: list[str]  # model answers that did not occur in the text
 
 
 class Labeller(Protocol):
@@ -33,33 +59,33 @@ class Labeller(Protocol):
     def section_categories(self, spans: list[SectionSpan]) -> tuple[dict[int, SectionCategory], Usage]:
         """Categories for level-1 headings that code could not settle."""
         ...
-    def metadata(self, text: str) -> tuple[ReportMeta, list[str], Usage]: ...
-    def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricLabel], Usage]: ...
+    def metadata(self, text: str) -> tuple[MetadataResult, Usage]: ...
+    def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricName], Usage]: ...
     def problem_labels(self, items: list[ProblemItem]) -> tuple[list[ProblemLabel], Usage]: ...
 
 
 class LLMLabeller:
     """Asks the model, through prompts/ templates, for what needs language."""
 
-    def __init__(self, backend: Backend, prompts: Prompts, model: str) -> None:
+    def __init__(self, backend: Backend, prompts: Prompts, model: str, reasks: int = 1) -> None:
         self.backend = backend
         self.prompts = prompts
         self.name = model
         self.version = extraction_version(prompts)
+        self.reasks = reasks  # how many times the backend re-asks an invalid answer
 
     def section_categories(self, spans: list[SectionSpan]) -> tuple[dict[int, SectionCategory], Usage]:
-        level1 = spans
-        if not level1:
+        if not spans:
             return {}, Usage()
-        listed = [{"id": i + 1, "title": s.title} for i, s in enumerate(level1)]
+        listed = [{"id": i + 1, "title": s.title} for i, s in enumerate(spans)]
         answer, usage = self.backend.complete(
             numbered("Sections", SectionCategory, len(listed)),
             self.prompts.messages("sections", sections=listed),
         )
-        categories = answers_in_order(answer, len(level1))
-        return {s.index: category for s, category in zip(level1, categories)}, usage
+        categories = answers_in_order(answer, len(spans))
+        return {s.index: category for s, category in zip(spans, categories)}, usage
 
-    def metadata(self, text: str) -> tuple[ReportMeta, list[str], Usage]:
+    def metadata(self, text: str) -> tuple[MetadataResult, Usage]:
         stripped = text.strip()
         context: dict[str, Any] = {"source": text}
         answer, usage = self.backend.complete(
@@ -68,16 +94,22 @@ class LLMLabeller:
             context=context,
         )
         rejected: list[str] = list(context.get("rejected", []))  # filled by the validator
-        meta = ReportMeta(township=answer.township, county=answer.county, year=answer.year,
+        said = ReportMeta(township=answer.township, county=answer.county, year=answer.year,
                           issuer=answer.issuer, report_date=answer.parsed_date())
-        return meta, rejected, usage
+        return MetadataResult(settle(read_metadata(text), said), rejected), usage
 
-    def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricLabel], Usage]:
+    def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricName], Usage]:
+        items = batch.items
+        context: dict[str, Any] = {"contexts": [i.context for i in items], "reasks": self.reasks}
         answer, usage = self.backend.complete(
-            numbered("Metrics", MetricLabel, len(batch.items)),
-            self.prompts.messages("metrics", candidates=batch.items),
+            numbered("Metrics", MetricLabel, len(items), MetricBatchAnswer),
+            self.prompts.messages("metrics", candidates=items),
+            context=context,
         )
-        return answers_in_order(answer, len(batch.items)), usage
+        labels: list[MetricLabel] = answers_in_order(answer, len(items))
+        fallback = set(context.get("misaligned", []))
+        return [code_label(item, "fallback") if k in fallback else MetricName(label.name, label.category, "model")
+                for k, (item, label) in enumerate(zip(items, labels))], usage
 
     def problem_labels(self, items: list[ProblemItem]) -> tuple[list[ProblemLabel], Usage]:
         answer, usage = self.backend.complete(
@@ -89,26 +121,29 @@ class LLMLabeller:
 _LEADING = re.compile(r"^(?:[一二三四五六七八九十]是|年内|今年以来|今年|截至目前|累计|共计|共|并|同时)+")
 
 
+def code_label(item: MetricCandidate, source: LabelSource = "rules") -> MetricName:
+    """The name code cuts from the item's own clause; no category."""
+    quantity = item.candidate.quantity
+    lead = item.quote[: quantity.start - item.candidate.quote_start].strip()
+    name = _LEADING.sub("", lead).strip() or quantity.unit
+    return MetricName(name=name, category="other", source=source)
+
+
 class RulesLabeller:
-    """Code alone: names cut from the quote, no categories, no metadata. The baseline."""
+    """Code alone: names cut from the quote, no categories, metadata read from header, title and
+    signature. The baseline every model is compared with."""
 
     name = "rules"
-    version = "rules-1"
+    version = RULES_VERSION
 
     def section_categories(self, spans: list[SectionSpan]) -> tuple[dict[int, SectionCategory], Usage]:
         return {}, Usage()
 
-    def metadata(self, text: str) -> tuple[ReportMeta, list[str], Usage]:
-        return ReportMeta(), [], Usage()
+    def metadata(self, text: str) -> tuple[MetadataResult, Usage]:
+        return MetadataResult(read_metadata(text), []), Usage()
 
-    def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricLabel], Usage]:
-        labels = []
-        for item in batch.items:
-            quantity = item.candidate.quantity
-            lead = item.quote[: quantity.start - item.candidate.quote_start].strip()
-            name = _LEADING.sub("", lead).strip() or quantity.unit
-            labels.append(MetricLabel(name=name, category="other"))
-        return labels, Usage()
+    def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricName], Usage]:
+        return [code_label(item) for item in batch.items], Usage()
 
     def problem_labels(self, items: list[ProblemItem]) -> tuple[list[ProblemLabel], Usage]:
         return [ProblemLabel(summary=i.quote[:25], category="other") for i in items], Usage()

@@ -24,7 +24,7 @@ from tenacity import (
 )
 
 from .config import Settings
-from .errors import EndpointError, ModelOutputError
+from .errors import EndpointError, ModelOutputError, TruncatedOutput
 from .schemas import Usage
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,6 @@ MODES = {
     "md_json": instructor.Mode.MD_JSON,
 }
 MAX_RETRY_AFTER = 60.0
-
-
-class TruncatedOutput(ModelOutputError):
-    """The model hit max_tokens: the caller should split its input, not retry blindly."""
 
 
 class Backend(Protocol):

@@ -17,13 +17,45 @@ from .documents import Document, discover, load
 from .errors import EndpointError, InputError
 from .extract import extract_document
 from .labellers import Labeller, LLMLabeller, RulesLabeller, extraction_version
-from .llm import InstructorBackend
+from .llm import Backend, InstructorBackend
 from .prompts import Prompts
 from .schemas import Extraction, Usage
 from .store import Store
 
 BackendKind = Literal["llm", "rules"]
-Event = Callable[[str, dict[str, object]], None]
+
+
+# --- events: what a run reports as it goes (the CLI prints them) ------------------------------
+@dataclass(frozen=True)
+class Failed:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+
+
+@dataclass(frozen=True)
+class Started:
+    total: int  # documents to extract (after skips)
+
+
+@dataclass(frozen=True)
+class DocStarted:
+    path: str
+    chars: int
+
+
+@dataclass(frozen=True)
+class DocDone:
+    path: str
+    extraction: Extraction
+
+
+Event = Failed | Skipped | Started | DocStarted | DocDone
+OnEvent = Callable[[Event], None]
 
 
 @dataclass
@@ -31,6 +63,7 @@ class RunSummary:
     run_id: str
     model: str
     prompt_version: str
+    base_url: str | None = None
     ok: list[str] = field(default_factory=list)
     partial: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -38,10 +71,10 @@ class RunSummary:
     metrics: int = 0
     problems: int = 0
     dropped: int = 0
+    fallbacks: int = 0
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
     aborted: str | None = None
-    per_doc: dict[str, Extraction] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -51,82 +84,124 @@ class RunSummary:
         return 1 if self.failed or self.partial else 0
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What an extraction is keyed by besides the document: decided once per run."""
+
+    model: str
+    version: str
+
+
+def identity(settings: Settings, backend: BackendKind, prompts: Prompts | None = None) -> Identity:
+    if backend == "rules":
+        return Identity(RulesLabeller.name, RulesLabeller.version)
+    return Identity(settings.resolved_model(), extraction_version(prompts or Prompts()))
+
+
 @contextlib.contextmanager
-def open_labeller(settings: Settings, backend: BackendKind = "llm",
-                  prompts: Prompts | None = None) -> Iterator[tuple[Labeller, str | None]]:
-    """The labeller and the base URL it talks to; starts (and stops) the embedded model if needed."""
+def open_labeller(settings: Settings, backend: BackendKind = "llm", prompts: Prompts | None = None,
+                  model_backend: Backend | None = None) -> Iterator[tuple[Labeller, str | None]]:
+    """The labeller and the base URL it talks to; starts (and stops) the embedded model if needed.
+
+    `model_backend` replaces the HTTP client only (a scripted backend in offline tests); where the
+    endpoint comes from, and what is recorded about it, stays the same.
+    """
     if backend == "rules":
         yield RulesLabeller(), None
         return
-    prompts = prompts or Prompts()
-    api_key = settings.api_key.get_secret_value() if settings.api_key else None
-    if settings.base_url:
-        yield LLMLabeller(InstructorBackend(settings, settings.base_url, api_key), prompts, settings.resolved_model()), settings.base_url
-        return
-    from .local import serve  # only the local path needs the runtime
+    with _endpoint(settings) as (base_url, api_key):
+        client = model_backend or InstructorBackend(settings, base_url, api_key)
+        yield LLMLabeller(client, prompts or Prompts(), settings.resolved_model(), settings.max_reasks), base_url
 
-    with serve(settings) as server:
-        yield LLMLabeller(InstructorBackend(settings, server.base_url), prompts, settings.resolved_model()), server.base_url
+
+@contextlib.contextmanager
+def _endpoint(settings: Settings) -> Iterator[tuple[str, str | None]]:
+    """The configured endpoint and key, or the embedded model's, started for the block."""
+    if settings.base_url:
+        yield settings.base_url, settings.api_key.get_secret_value() if settings.api_key else None
+        return
+    from . import local  # only the local path needs the runtime
+
+    with local.serve(settings) as server:
+        yield server.base_url, None
 
 
 def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", force: bool = False,
-        on_event: Event | None = None, prompts: Prompts | None = None) -> RunSummary:
+        on_event: OnEvent | None = None, prompts: Prompts | None = None,
+        model_backend: Backend | None = None) -> RunSummary:
     """Extract every report under paths into settings.db; see RunSummary.exit_code."""
-    emit = on_event or (lambda _kind, _data: None)
+    emit = on_event or (lambda _event: None)
     started = time.monotonic()
+    ident = identity(settings, backend, prompts)
+    summary = RunSummary(run_id=uuid.uuid4().hex[:12], model=ident.model, prompt_version=ident.version)
     files, bad = discover(paths)
-    run_id = uuid.uuid4().hex[:12]
+    for path, reason in bad:
+        _fail(summary, emit, str(path), reason)
     with Store(settings.db) as store:
-        model = "rules" if backend == "rules" else settings.resolved_model()
-        version = RulesLabeller.version if backend == "rules" else extraction_version(prompts or Prompts())
-        summary = RunSummary(run_id=run_id, model=model, prompt_version=version)
-        for path, reason in bad:
-            summary.failed.append((str(path), reason))
-            emit("failed", {"path": str(path), "reason": reason})
-        docs = []
-        for path in files:
-            try:
-                doc = load(path)
-            except InputError as exc:
-                summary.failed.append((str(path), str(exc)))
-                emit("failed", {"path": str(path), "reason": str(exc)})
-                continue
-            if not force and store.is_current(doc.doc_id, model, version):
-                summary.skipped.append(str(path))
-                emit("skipped", {"path": str(path)})
-                continue
-            docs.append(doc)
-        emit("start", {"total": len(docs)})
+        docs = _to_extract(files, store, ident, force, summary, emit)
+        emit(Started(len(docs)))
         if docs:
-            store.start_run(run_id, settings.base_url, model)
-            try:
-                _extract_all(docs, settings, backend, prompts, store, summary, emit)
-            finally:
-                store.finish_run(run_id, len(docs), len(summary.ok) + len(summary.partial), len(summary.failed),
-                                 summary.dropped, summary.usage.prompt_tokens, summary.usage.completion_tokens)
+            _extract_all(docs, settings, backend, prompts, model_backend, store, summary, emit)
     summary.seconds = time.monotonic() - started
     return summary
 
 
+def _fail(summary: RunSummary, emit: OnEvent, path: str, reason: str) -> None:
+    summary.failed.append((path, reason))
+    emit(Failed(path, reason))
+
+
+def _to_extract(files: list[Path], store: Store, ident: Identity, force: bool, summary: RunSummary,
+                emit: OnEvent) -> list[Document]:
+    """Load every file; keep those not already extracted with this model and version."""
+    docs = []
+    for path in files:
+        try:
+            doc = load(path)
+        except InputError as exc:
+            _fail(summary, emit, str(path), str(exc))
+            continue
+        if not force and store.is_current(doc.doc_id, ident.model, ident.version):
+            summary.skipped.append(str(path))
+            emit(Skipped(str(path)))
+            continue
+        docs.append(doc)
+    return docs
+
+
 def _extract_all(docs: list[Document], settings: Settings, backend: BackendKind, prompts: Prompts | None,
-                 store: Store, summary: RunSummary, emit: Event) -> None:
-    with open_labeller(settings, backend, prompts) as (labeller, _base_url):
-        for doc in docs:
-            emit("doc", {"path": str(doc.path), "chars": len(doc.text)})
-            try:
-                extraction = extract_document(doc, labeller, settings.resolved_concurrency(),
-                                              progress=lambda step: emit("step", {"step": step}))
-            except EndpointError as exc:
-                # The endpoint, not this document, is the problem: stop before failing them all.
-                summary.failed.append((str(doc.path), str(exc)))
-                summary.aborted = str(exc)
-                emit("failed", {"path": str(doc.path), "reason": str(exc)})
-                return
-            store.save(extraction, doc.text, summary.run_id, summary.model, summary.prompt_version)
-            (summary.partial if extraction.failed_steps else summary.ok).append(str(doc.path))
-            summary.metrics += len(extraction.metrics)
-            summary.problems += len(extraction.problems)
-            summary.dropped += extraction.dropped
-            summary.usage.add(extraction.usage)
-            summary.per_doc[str(doc.path)] = extraction
-            emit("done", {"path": str(doc.path), "extraction": extraction})
+                 model_backend: Backend | None, store: Store, summary: RunSummary, emit: OnEvent) -> None:
+    with open_labeller(settings, backend, prompts, model_backend) as (labeller, base_url):
+        summary.base_url = base_url
+        store.start_run(summary.run_id, base_url, summary.model)
+        try:
+            for doc in docs:
+                if not _extract_one(doc, labeller, settings, store, summary, emit):
+                    return
+        finally:
+            store.finish_run(summary.run_id, len(docs), len(summary.ok) + len(summary.partial),
+                             len(summary.failed), summary.dropped, summary.usage.prompt_tokens,
+                             summary.usage.completion_tokens)
+
+
+def _extract_one(doc: Document, labeller: Labeller, settings: Settings, store: Store,
+                 summary: RunSummary, emit: OnEvent) -> bool:
+    """Extract and store one document; False when the endpoint failed and the run must stop."""
+    emit(DocStarted(str(doc.path), len(doc.text)))
+    try:
+        extraction = extract_document(doc, labeller, settings.resolved_concurrency())
+    except EndpointError as exc:
+        # The endpoint, not this document, is the problem: stop before failing them all.
+        _fail(summary, emit, str(doc.path), str(exc))
+        summary.aborted = str(exc)
+        return False
+    extraction = extraction.model_copy(update={"run_id": summary.run_id, "base_url": summary.base_url})
+    store.save(extraction)
+    (summary.partial if extraction.failed_steps else summary.ok).append(str(doc.path))
+    summary.metrics += len(extraction.metrics)
+    summary.problems += len(extraction.problems)
+    summary.dropped += extraction.dropped
+    summary.fallbacks += extraction.fallbacks
+    summary.usage.add(extraction.usage)
+    emit(DocDone(str(doc.path), extraction))
+    return True

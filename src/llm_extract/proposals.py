@@ -26,14 +26,16 @@ HEADING_RULES: tuple[tuple[SectionCategory, re.Pattern[str]], ...] = (
 MAX_BATCH = 8
 TRAILING = 12
 CLAUSE_STOP = "，。；：！？、,;:!?\n（(\""
+SENTENCE_END = "。；;！？!?\n"
 
 
 @dataclass(frozen=True)
 class MetricCandidate:
     id: int
     candidate: Candidate
-    quote: str  # the grounded clause: what gets stored
+    quote: str  # the clause cut from the text at candidate.quote_start: what gets stored
     shown: str  # the clause plus the counted noun after the unit: what the model reads
+    context: str  # the words a name for this item may come from (see `item_context`)
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,27 @@ def metric_batches(text: str, max_batch: int = MAX_BATCH) -> list[MetricBatch]:
     for first in range(0, len(shown), max_batch):
         items = [
             MetricCandidate(i + 1, c, text[c.quote_start:c.quote_end],
-                            text[c.quote_start:trailing_end(text, c.quote_end)])
+                            text[c.quote_start:trailing_end(text, c.quote_end)],
+                            item_context(text, shown, first + i))
             for i, c in enumerate(shown[first:first + max_batch])
         ]
         batches.append(MetricBatch(items))
     return batches
+
+
+def item_context(text: str, shown: list[Candidate], k: int) -> str:
+    """The clause of candidate k with the noun after its unit; for a number that continues the
+    previous one ("进农村204余次14250余人", "22批22人次"), also the clause it continues, since
+    what it counts is said there."""
+    c = shown[k]
+    start = c.quote_start
+    lead = text[c.quote_start:c.quantity.start]
+    if k > 0 and sum(ch.isalpha() for ch in lead) < 2:
+        previous = shown[k - 1]
+        between = text[previous.quote_start:c.quote_start]
+        if not any(ch in SENTENCE_END for ch in between):
+            start = previous.quote_start
+    return text[start:trailing_end(text, c.quote_end)]
 
 
 def trailing_end(text: str, pos: int, limit: int = TRAILING) -> int:

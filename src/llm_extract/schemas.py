@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -19,7 +20,19 @@ ProblemCategory = Literal[
     "legal_awareness", "publicity", "personnel", "enforcement", "decision_making",
     "disputes", "efficiency", "other",
 ]
-AlignmentStatus = Literal["exact", "normalised", "ungrounded"]
+# Who issued the report: decided by code from the issuer's own words (see `issuers`).
+IssuerLevel = Literal["township", "county_department", "county_government", "other"]
+# Where a stored label came from: the model's answer, the code fallback after the model's answer
+# failed its check against its own item, or the code-only baseline.
+LabelSource = Literal["model", "fallback", "rules"]
+
+
+class Alignment(StrEnum):
+    """How a stored quote was located in the source; the one vocabulary for grounding."""
+
+    EXACT = "exact"  # the quote is the source's characters at its offsets, as cut or as given
+    NORMALISED = "normalised"  # found after NFKC + whitespace folding; stored as the source's characters
+    UNGROUNDED = "ungrounded"  # never stored; named so that counts can say what was dropped
 
 
 class ReportMeta(BaseModel):
@@ -28,6 +41,7 @@ class ReportMeta(BaseModel):
     year: int | None = None
     issuer: str | None = None
     report_date: date | None = None
+    issuer_level: IssuerLevel | None = None
 
 
 class SectionRecord(BaseModel):
@@ -53,7 +67,8 @@ class MetricRecord(BaseModel):
     quote: str
     char_start: int
     char_end: int
-    alignment: AlignmentStatus = "exact"
+    alignment: Alignment = Alignment.EXACT
+    label_source: LabelSource = "model"
 
 
 class ProblemRecord(BaseModel):
@@ -64,7 +79,7 @@ class ProblemRecord(BaseModel):
     quote: str
     char_start: int
     char_end: int
-    alignment: AlignmentStatus = "exact"
+    alignment: Alignment = Alignment.EXACT
 
 
 class Usage(BaseModel):
@@ -79,16 +94,23 @@ class Usage(BaseModel):
 
 
 class Extraction(BaseModel):
-    """Everything extracted from one document, grounded, ready to store or score."""
+    """Everything extracted from one document, grounded, with its text and provenance: what
+    `Store.save` needs, in one value."""
 
     doc_id: str
     path: str
+    text: str = ""  # the decoded source every offset points into
+    model: str = ""
+    prompt_version: str = ""
+    run_id: str | None = None
+    base_url: str | None = None
     title: str | None = None
     meta: ReportMeta = Field(default_factory=ReportMeta)
     sections: list[SectionRecord] = Field(default_factory=list)
     metrics: list[MetricRecord] = Field(default_factory=list)
     problems: list[ProblemRecord] = Field(default_factory=list)
     dropped: int = 0  # items the model proposed that could not be grounded
+    fallbacks: int = 0  # model labels that failed their check against their own item; code's used
     failed_steps: list[str] = Field(default_factory=list)  # steps that failed after re-asks
     usage: Usage = Field(default_factory=Usage)
     seconds: float = 0.0

@@ -1,22 +1,28 @@
-"""Run the pipeline over the gold reports, score it, record the scores and render the board.
+"""The one evaluation path: extract the gold reports with each backend, score them, apply the
+thresholds, record the run and render the board.
 
-Shared by `pytest evals/` and `llm-extract eval`. The code-only baseline (backend "rules") is
-always scored beside the model, so every board shows what the model adds.
+`llm-extract eval` and `pytest evals/` both call `evaluate`; the deepeval metrics read its
+result. The code-only baseline (backend "rules") is always scored beside the model, so every
+board shows what the model adds; it runs first and never starts a model server.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import tomllib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Settings
 from .documents import load
+from .errors import EvalError
 from .evaluate import FIELDS, ReportScores, score_report
-from .gold import load_gold_dir
+from .gold import GoldDocument, load_gold_dir
+from .llm import Backend
 from .pipeline import BackendKind, RunSummary, run
+from .schemas import Extraction
 from .store import Store, now
 
 
@@ -28,6 +34,8 @@ class EvalResult:
     per_report: dict[str, ReportScores] = field(default_factory=dict)
     total: ReportScores = field(default_factory=ReportScores)
     summary: RunSummary | None = None
+    extractions: dict[str, Extraction] = field(default_factory=dict)  # by report file name
+    golds: dict[str, GoldDocument] = field(default_factory=dict)
 
     def flat(self) -> dict[str, float | None]:
         """{'metrics.f1': …, 'problems.category_accuracy': …} over all reports (micro)."""
@@ -38,31 +46,81 @@ def flatten(scores: ReportScores) -> dict[str, float | None]:
     return {f"{name}.{key}": value for name, table in scores.table().items() for key, value in table.items()}
 
 
+def cache_db(cache_dir: Path, backend: BackendKind, settings: Settings) -> Path:
+    """Where a backend's extractions of the gold reports are cached: one file per model, named
+    safely whatever the model is called (Ollama's `qwen2.5:7b`, a path, a URL)."""
+    label = "rules" if backend == "rules" else settings.resolved_model()
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
+    return cache_dir / f"extractions-{safe}.duckdb"
+
+
 def evaluate_backend(settings: Settings, backend: BackendKind, reports: Path, gold_dir: Path,
-                     cache_dir: Path) -> EvalResult:
+                     cache_dir: Path, model_backend: Backend | None = None) -> EvalResult:
     """Extract the gold reports (cached by document, model and prompt version) and score them."""
     golds = load_gold_dir(gold_dir)
-    label = "rules" if backend == "rules" else settings.resolved_model()
-    cache_settings = settings.model_copy(update={"db": cache_dir / f"extractions-{_safe(label)}.duckdb"})
-    paths = [reports / name for name in golds]
-    summary = run(paths, cache_settings, backend=backend)
+    cache_settings = settings.model_copy(update={"db": cache_db(cache_dir, backend, settings)})
+    missing = [name for name in golds if not (reports / name).is_file()]
+    if missing:
+        raise EvalError(f"gold reports missing from {reports}: {', '.join(missing)}")
+    summary = run([reports / name for name in golds], cache_settings, backend=backend, model_backend=model_backend)
     if summary.aborted:
-        raise RuntimeError(f"extraction aborted: {summary.aborted}")
-    result = EvalResult(backend=backend, model=summary.model, prompt_version=summary.prompt_version, summary=summary)
+        raise EvalError(f"extraction aborted: {summary.aborted}")
+    result = EvalResult(backend=backend, model=summary.model, prompt_version=summary.prompt_version,
+                        summary=summary, golds=golds)
     with Store(cache_settings.db, read_only=True) as store:
         for name, gold in golds.items():
             doc = load(reports / name)
             extraction = store.load_extraction(doc.doc_id)
             if extraction is None:
-                raise RuntimeError(f"{name} was not extracted: {dict(summary.failed).get(str(reports / name))}")
+                raise EvalError(f"{name} was not extracted: {dict(summary.failed).get(str(reports / name))}")
             scores = score_report(extraction, gold, doc.text)
+            result.extractions[name] = extraction
             result.per_report[name] = scores
             result.total.add(scores)
     return result
 
 
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+Thresholds = dict[str, dict[str, float]]  # backend -> "field.score" -> minimum
+
+
+def load_thresholds(path: Path) -> Thresholds:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise EvalError(f"cannot read thresholds {path}: {exc}") from exc
+
+
+def below_thresholds(results: list[EvalResult], thresholds: Thresholds) -> list[str]:
+    """One line per score under its minimum (a missing score counts as under)."""
+    failures = []
+    for result in results:
+        flat = result.flat()
+        for key, minimum in thresholds.get(result.backend, {}).items():
+            value = flat.get(key)
+            if value is None or value < minimum:
+                failures.append(f"{result.backend} {key} = {_fmt(value)} < {minimum}")
+    return failures
+
+
+@dataclass
+class Board:
+    results: dict[str, EvalResult]  # by backend
+    failures: list[str]  # scores under their thresholds; empty means the board passes
+
+
+def evaluate(settings: Settings, reports: Path, gold_dir: Path, results_dir: Path, cache_dir: Path,
+             thresholds: Path, backends: tuple[BackendKind, ...] = ("rules", "llm"),
+             model_backend: Backend | None = None) -> Board:
+    """Score every backend on the gold set, record the run, write latest.{md,json}, check thresholds."""
+    limits = load_thresholds(thresholds)
+    board = [evaluate_backend(settings, backend, reports, gold_dir, cache_dir, model_backend) for backend in backends]
+    db = results_dir / "evals.duckdb"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    previous = {r.model: previous_scores(db, r.model) for r in board}
+    for result in board:
+        record(db, result)
+    write_results(results_dir, board, previous)
+    return Board({r.backend: r for r in board}, below_thresholds(board, limits))
 
 
 def git_commit() -> str | None:
@@ -134,7 +192,8 @@ def render_markdown(results: list[EvalResult], previous: dict[str, dict[str, flo
     lines += ["## per report", "", "| report | field | " + " | ".join(r.backend for r in results) + " |",
               "|---|---|" + "---|" * len(results)]
     headline = ("metrics.f1", "metrics.category_accuracy", "metrics.name_similarity", "problems.f1",
-                "problems.category_accuracy", "sections.category_accuracy", "metadata.accuracy", "grounding.rate")
+                "problems.category_accuracy", "sections.category_accuracy", "metadata.accuracy", "grounding.rate",
+                "labels.fallback_rate")
     for report in results[0].per_report:
         per = [flatten(r.per_report[report]) for r in results]
         for key in headline:

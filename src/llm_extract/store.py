@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from .errors import StoreError
+from .ground import is_grounded
 from .schemas import Extraction, MetricRecord, ProblemRecord, ReportMeta, SectionRecord
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -71,6 +72,13 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("004_township_on_items", """
         ALTER TABLE metrics ADD COLUMN township VARCHAR;
         ALTER TABLE problems ADD COLUMN township VARCHAR;
+    """),
+    # Issuers that are not townships (county departments, districts); labels that failed their
+    # check against their own item and were replaced by code's.
+    ("005_issuer_level_and_label_source", """
+        ALTER TABLE documents ADD COLUMN issuer_level VARCHAR;
+        ALTER TABLE documents ADD COLUMN n_fallbacks INTEGER DEFAULT 0;
+        ALTER TABLE metrics ADD COLUMN label_source VARCHAR DEFAULT 'model';
     """),
 ]
 
@@ -138,9 +146,17 @@ class Store:
         ).fetchone()
         return row is not None
 
-    def save(self, extraction: Extraction, text: str, run_id: str, model: str, prompt_version: str) -> None:
-        """Replace everything stored for this document (or for an older version of its file)."""
-        doc_id = extraction.doc_id
+    def save(self, extraction: Extraction) -> None:
+        """Replace everything stored for this document (or for an older version of its file).
+
+        Refuses, before writing anything, an item whose quote is not the text at its offsets:
+        that is a bug upstream, and a stored row must never claim characters it did not come from.
+        """
+        doc_id, text = extraction.doc_id, extraction.text
+        for item in [*extraction.metrics, *extraction.problems]:
+            if not is_grounded(text, item.quote, item.char_start, item.char_end):
+                raise StoreError(f"refusing to store {item.quote!r} at [{item.char_start}, {item.char_end}) "
+                                 f"of {extraction.path}: the text there differs (a bug; please report it)")
         with self.transaction():
             old = [r[0] for r in self.con.execute(
                 "SELECT doc_id FROM documents WHERE doc_id = ? OR path = ?", [doc_id, extraction.path]).fetchall()]
@@ -150,18 +166,19 @@ class Store:
             self.con.execute(
                 """INSERT INTO documents (doc_id, path, title, township, county, year, issuer, report_date,
                    n_chars, text, run_id, model, prompt_version, extracted_at, status, failed_steps,
-                   n_dropped, prompt_tokens, completion_tokens, model_calls, seconds)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   n_dropped, prompt_tokens, completion_tokens, model_calls, seconds, issuer_level, n_fallbacks)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [doc_id, extraction.path, extraction.title, meta.township, meta.county, meta.year,
-                 meta.issuer, meta.report_date, len(text), text, run_id, model, prompt_version, now(),
-                 extraction.status, json.dumps(extraction.failed_steps, ensure_ascii=False) if extraction.failed_steps else None,
+                 meta.issuer, meta.report_date, len(text), text, extraction.run_id, extraction.model,
+                 extraction.prompt_version, now(), extraction.status,
+                 json.dumps(extraction.failed_steps, ensure_ascii=False) if extraction.failed_steps else None,
                  extraction.dropped, extraction.usage.prompt_tokens, extraction.usage.completion_tokens,
-                 extraction.usage.calls, extraction.seconds],
+                 extraction.usage.calls, extraction.seconds, meta.issuer_level, extraction.fallbacks],
             )
             self._insert("sections", doc_id, [s.model_dump() for s in extraction.sections])
             township = {"township": meta.township}
-            self._insert("metrics", doc_id, [m.model_dump() | township for m in extraction.metrics])
-            self._insert("problems", doc_id, [p.model_dump() | township for p in extraction.problems])
+            self._insert("metrics", doc_id, [m.model_dump(mode="json") | township for m in extraction.metrics])
+            self._insert("problems", doc_id, [p.model_dump(mode="json") | township for p in extraction.problems])
 
     def _insert(self, table: str, doc_id: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
@@ -180,12 +197,13 @@ class Store:
             return None
         d = doc[0]
         return Extraction(
-            doc_id=doc_id, path=d["path"], title=d["title"],
-            meta=ReportMeta(**{k: d[k] for k in ("township", "county", "year", "issuer", "report_date")}),
+            doc_id=doc_id, path=d["path"], text=d["text"], model=d["model"] or "",
+            prompt_version=d["prompt_version"] or "", run_id=d["run_id"], title=d["title"],
+            meta=ReportMeta(**{k: d[k] for k in ("township", "county", "year", "issuer", "report_date", "issuer_level")}),
             sections=[SectionRecord(**_drop(r)) for r in self.query("SELECT * FROM sections WHERE doc_id = ? ORDER BY section_id", [doc_id])],
             metrics=[MetricRecord(**_drop(r)) for r in self.query("SELECT * FROM metrics WHERE doc_id = ? ORDER BY metric_id", [doc_id])],
             problems=[ProblemRecord(**_drop(r)) for r in self.query("SELECT * FROM problems WHERE doc_id = ? ORDER BY problem_id", [doc_id])],
-            dropped=d["n_dropped"] or 0,
+            dropped=d["n_dropped"] or 0, fallbacks=d["n_fallbacks"] or 0,
             failed_steps=json.loads(d["failed_steps"]) if d["failed_steps"] else [],
         )
 
