@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent
-REPORTS = ROOT / "reports"
-GOLD = ROOT / "gold"
+from tests.paths import REPORTS
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from deepeval import assert_test
+from metrics import FieldScoreMetric, corpus_case
 
 from llm_extract.scoreboard import load_thresholds
-from metrics import FieldScoreMetric, corpus_case
 
 LIMITS = load_thresholds(Path(__file__).parent / "thresholds.toml")
 CASES = [(backend, key) for backend, table in LIMITS.items() for key in table]

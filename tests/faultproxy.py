@@ -15,10 +15,11 @@ from contextlib import contextmanager
 class FaultProxy:
     """`script` is consumed one entry per chat-completion request; when empty, requests pass."""
 
-    def __init__(self, upstream: str, script: list[str], slow_seconds: float = 5.0) -> None:
+    def __init__(self, upstream: str, script: list[str], slow_seconds: float = 5.0, only: str | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         self.script = list(script)
         self.slow_seconds = slow_seconds
+        self.only = only  # when set, the script applies only to requests whose body contains it
         self.requests = 0
         self.faults: list[str] = []
         self.lock = threading.Lock()
@@ -29,10 +30,11 @@ class FaultProxy:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_port}/v1"
 
-    def _next(self) -> str:
+    def _next(self, body: bytes = b"") -> str:
         with self.lock:
             self.requests += 1
-            action = self.script.pop(0) if self.script else "pass"
+            applies = self.only is None or self.only.encode() in body
+            action = self.script.pop(0) if self.script and applies else "pass"
             if action != "pass":
                 self.faults.append(action)
             return action
@@ -57,7 +59,7 @@ class FaultProxy:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                action = proxy._next()
+                action = proxy._next(body)
                 if action == "429":
                     return self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "1"})
                 if action == "429-no-header":

@@ -13,9 +13,7 @@ import pytest
 
 from llm_extract.config import LOCAL_MODEL_NAME
 from llm_extract.numbers import find_quantities, values_equal
-
-ROOT = Path(__file__).resolve().parents[1]
-REPORTS = ROOT / "reports"
+from tests.paths import REPORTS
 
 pytestmark = pytest.mark.llm
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from llm_extract.config import Settings
 from llm_extract.errors import LocalModelError
 from llm_extract.local import GGUF_NAME, GGUF_SIZE, LocalServer, _stamp_ok, ensure_gguf
-
-ROOT = Path(__file__).resolve().parents[1]
-REPORTS = ROOT / "reports"
+from tests.paths import REPORTS
 
 pytestmark = pytest.mark.llm
 

@@ -1,14 +1,17 @@
-from pathlib import Path
 import copy
 
 import pytest
 
-from llm_extract.evaluate import char_f1, gold_as_extraction, score_metrics, score_problems, score_report
+from llm_extract.evaluate import (
+    char_f1,
+    gold_as_extraction,
+    score_metrics,
+    score_problems,
+    score_report,
+)
 from llm_extract.gold import GoldDocument, GoldMetric, GoldProblem, load_gold_dir
 from llm_extract.schemas import Extraction, MetricRecord, ProblemRecord
-
-ROOT = Path(__file__).resolve().parents[1]
-GOLD = ROOT / "gold"
+from tests.paths import GOLD
 
 GOLDS = load_gold_dir(GOLD)
 

@@ -2,17 +2,13 @@
 number parser, and every count-like number in the reports is either labelled or excluded by a
 named rule of gold/GUIDE.md."""
 
-from pathlib import Path
 
 import pytest
 
 from llm_extract.candidates import find_candidates
 from llm_extract.gold import load_gold_dir
 from llm_extract.numbers import find_quantities, values_equal
-
-ROOT = Path(__file__).resolve().parents[1]
-GOLD = ROOT / "gold"
-REPORTS = ROOT / "reports"
+from tests.paths import GOLD, REPORTS
 
 GOLDS = load_gold_dir(GOLD)
 

@@ -16,7 +16,7 @@ from llm_extract.extract import extract_document, label_batch
 from llm_extract.labellers import LLMLabeller
 from llm_extract.pipeline import DocDone, Skipped, run
 from llm_extract.prompts import Prompts
-from llm_extract.proposals import MetricBatch, metric_batches
+from llm_extract.proposals import metric_batches
 from llm_extract.store import Store
 from tests.paths import REPORTS, SMALL
 from tests.scripted import ScriptedBackend, items_shown, plausible

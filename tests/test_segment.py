@@ -1,9 +1,6 @@
-from pathlib import Path
 from llm_extract.gold import load_gold_dir
 from llm_extract.segment import find_headings, segment
-
-ROOT = Path(__file__).resolve().parents[1]
-GOLD = ROOT / "gold"
+from tests.paths import GOLD
 
 
 def test_heading_lists_match_the_gold_set_exactly(report_texts):

@@ -12,7 +12,13 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ValidationInfo, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from .ground import fold
 from .labelcheck import misaligned

@@ -20,8 +20,7 @@ import openai
 from .config import LOCAL_MODEL_NAME, Settings
 from .documents import load
 from .local import LocalServer
-from .pipeline import run
-from .schemas import Extraction
+from .pipeline import DocDone, DocStarted, Event, run
 
 PROMPT_EVAL = re.compile(r"prompt eval time =\s+([\d.]+) ms /\s+(\d+) tokens")
 GEN_EVAL = re.compile(r"\n[^\n]*?\beval time =\s+([\d.]+) ms /\s+(\d+) runs")
@@ -81,17 +80,16 @@ def main(argv: list[str]) -> int:
         marks: dict[str, int] = {}
         rows = []
 
-        def on_event(kind: str, data: dict[str, object]) -> None:
-            if kind == "doc":
+        def on_event(event: Event) -> None:
+            if isinstance(event, DocStarted):
                 marks["start"] = log.stat().st_size
-            elif kind == "done":
-                extraction = data["extraction"]
-                assert isinstance(extraction, Extraction)  # the pipeline's own event, not user input
+            elif isinstance(event, DocDone):
+                extraction = event.extraction
                 time.sleep(0.1)
                 evaluated, generated = log_tokens(log.read_text(errors="replace")[marks["start"]:])
                 floor = evaluated / speeds.prompt_tps + generated / speeds.gen_tps
                 naive = extraction.usage.prompt_tokens / speeds.prompt_tps + extraction.usage.completion_tokens / speeds.gen_tps
-                rows.append((Path(str(data["path"])).name, extraction, evaluated, generated, floor, naive))
+                rows.append((Path(event.path).name, extraction, evaluated, generated, floor, naive))
 
         db = log.parent / "bench.duckdb"
         run_settings = settings.model_copy(update={"base_url": server.base_url, "model": LOCAL_MODEL_NAME, "db": db})

@@ -16,10 +16,24 @@ from .answers import ProblemLabel
 from .documents import Document
 from .errors import ModelOutputError, TruncatedOutput
 from .issuers import title_line
-from .labellers import Labeller, MetadataResult, MetricName
+from .labellers import Labeller, MetricName
 from .numbers import find_quantities, values_equal
-from .proposals import MetricBatch, MetricCandidate, ProblemItem, heading_category, metric_batches, problem_items
-from .schemas import Extraction, MetricRecord, ProblemRecord, SectionCategory, SectionRecord, Usage
+from .proposals import (
+    MetricBatch,
+    MetricCandidate,
+    ProblemItem,
+    heading_category,
+    metric_batches,
+    problem_items,
+)
+from .schemas import (
+    Extraction,
+    MetricRecord,
+    ProblemRecord,
+    SectionCategory,
+    SectionRecord,
+    Usage,
+)
 from .segment import SectionSpan, section_at, segment
 
 T = TypeVar("T")

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import answers, labelcheck
-from .answers import MetadataAnswer, MetricBatchAnswer, MetricLabel, ProblemLabel, answers_in_order, numbered, schema_version
+from .answers import (
+    MetadataAnswer,
+    MetricBatchAnswer,
+    MetricLabel,
+    ProblemLabel,
+    answers_in_order,
+    numbered,
+    schema_version,
+)
 from .issuers import read_metadata, settle
 from .llm import Backend
 from .prompts import Prompts

@@ -12,7 +12,10 @@ from typing import Any, Protocol, TypeVar
 
 import instructor
 import openai
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.core.exceptions import (
+    IncompleteOutputException,
+    InstructorRetryException,
+)
 from pydantic import BaseModel
 from tenacity import (
     RetryCallState,

@@ -116,10 +116,8 @@ def problem_items(text: str, span: SectionSpan) -> list[ProblemItem]:
             end = marks[i + 1].start() if i + 1 < len(marks) else body_end
             bounds.append((mark.end(), _paragraph_end(text, mark.end(), end)))
     else:
-        pos = body_start
         for match in re.finditer(r"[^。\n]+。?", text[body_start:body_end]):
             bounds.append((body_start + match.start(), body_start + match.end()))
-            pos = body_start + match.end()
     items: list[ProblemItem] = []
     for start, end in bounds:
         start, end = _trim(text, start, end)

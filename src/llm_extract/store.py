@@ -153,7 +153,8 @@ class Store:
         that is a bug upstream, and a stored row must never claim characters it did not come from.
         """
         doc_id, text = extraction.doc_id, extraction.text
-        for item in [*extraction.metrics, *extraction.problems]:
+        items: list[MetricRecord | ProblemRecord] = [*extraction.metrics, *extraction.problems]
+        for item in items:
             if not is_grounded(text, item.quote, item.char_start, item.char_end):
                 raise StoreError(f"refusing to store {item.quote!r} at [{item.char_start}, {item.char_end}) "
                                  f"of {extraction.path}: the text there differs (a bug; please report it)")
