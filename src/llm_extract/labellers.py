@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import answers, labelcheck
+from . import answers, categories, labelcheck
 from .answers import (
     MetadataAnswer,
     MetricBatchAnswer,
@@ -24,6 +24,7 @@ from .answers import (
     numbered,
     schema_version,
 )
+from .categories import settled_category
 from .issuers import read_metadata, settle
 from .llm import Backend
 from .prompts import Prompts
@@ -33,14 +34,14 @@ from .segment import SectionSpan
 
 HEAD_CHARS = 400
 TAIL_CHARS = 200
-RULES_VERSION = "rules-2"
+RULES_VERSION = "rules-3"
 
 
 def extraction_version(prompts: Prompts) -> str:
     """What decides an extraction besides the model: prompt templates, answer schemas and the
     checks applied to answers (their source code), as one content hash."""
     digest = hashlib.sha256(f"{prompts.version}:{schema_version()}".encode())
-    for module in (answers, labelcheck):
+    for module in (answers, labelcheck, categories):
         digest.update(inspect.getsource(module).encode())
     return digest.hexdigest()[:16]
 
@@ -116,7 +117,8 @@ class LLMLabeller:
         )
         labels: list[MetricLabel] = answers_in_order(answer, len(items))
         fallback = set(context.get("misaligned", []))
-        return [code_label(item, "fallback") if k in fallback else MetricName(label.name, label.category, "model")
+        return [code_label(item, "fallback") if k in fallback
+                else MetricName(label.name, settled_category(item.context) or label.category, "model")
                 for k, (item, label) in enumerate(zip(items, labels))], usage
 
     def problem_labels(self, items: list[ProblemItem]) -> tuple[list[ProblemLabel], Usage]:
@@ -130,16 +132,16 @@ _LEADING = re.compile(r"^(?:[一二三四五六七八九十]是|年内|今年以
 
 
 def code_label(item: MetricCandidate, source: LabelSource = "rules") -> MetricName:
-    """The name code cuts from the item's own clause; no category."""
+    """The name code cuts from the item's own clause; the category its words settle, else other."""
     quantity = item.candidate.quantity
     lead = item.quote[: quantity.start - item.candidate.quote_start].strip()
     name = _LEADING.sub("", lead).strip() or quantity.unit
-    return MetricName(name=name, category="other", source=source)
+    return MetricName(name=name, category=settled_category(item.context) or "other", source=source)
 
 
 class RulesLabeller:
-    """Code alone: names cut from the quote, no categories, metadata read from header, title and
-    signature. The baseline every model is compared with."""
+    """Code alone: names cut from the quote, categories where the clause's words settle them,
+    metadata read from header, title and signature. The baseline every model is compared with."""
 
     name = "rules"
     version = RULES_VERSION
