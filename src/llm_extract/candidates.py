@@ -43,7 +43,7 @@ SENTENCE_DELIMITERS = "。；;！？!?\n"
 # A quote longer than this before the number is no longer "the shortest natural clause".
 MAX_LEAD = 24
 # No "^": Pattern.match(text, pos) already anchors at pos, and "^" would anchor at 0.
-ENUMERATOR = re.compile(r"(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|同时|并|共|另外)+")
+ENUMERATOR = re.compile(r"(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|同时|并|共计|累计|总计|合计|共|另外)+")
 
 ARTICLE = "一X used as an article"
 QUOTED = "name in quotation marks"
@@ -92,7 +92,8 @@ def find_candidates(text: str) -> list[Candidate]:
     for quantity in find_quantities(text):
         start = clause_start(text, quantity.start, floor=previous_end)
         reason = exclusion_reason(text, quantity)
-        undecided = reason is None and quantity.is_chinese
+        # 百分之九十五 is a percentage in words, not a numeral that might be a name.
+        undecided = reason is None and quantity.is_chinese and quantity.unit != "%"
         found.append(Candidate(quantity, start, quantity.end, reason, needs_model=undecided))
         previous_end = quantity.end
     return found

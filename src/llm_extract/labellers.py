@@ -7,7 +7,6 @@ the same way and every model is compared with what code alone achieves.
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any, Protocol
 
 from .answers import MetadataAnswer, MetricLabel, ProblemLabel, answers_in_order, numbered, schema_version
@@ -86,14 +85,11 @@ class LLMLabeller:
         return answers_in_order(answer, len(items)), usage
 
 
-_LEADING = re.compile(r"^(?:[一二三四五六七八九十]是|年内|今年以来|今年|截至目前|累计|共计|共|并|同时)+")
-
-
 class RulesLabeller:
     """Code alone: names cut from the quote, no categories, no metadata. The baseline."""
 
     name = "rules"
-    version = "rules-1"
+    version = "rules-2"
 
     def section_categories(self, spans: list[SectionSpan]) -> tuple[dict[int, SectionCategory], Usage]:
         return {}, Usage()
@@ -102,12 +98,8 @@ class RulesLabeller:
         return ReportMeta(), [], Usage()
 
     def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricLabel], Usage]:
-        labels = []
-        for item in batch.items:
-            quantity = item.candidate.quantity
-            lead = item.quote[: quantity.start - item.candidate.quote_start].strip()
-            name = _LEADING.sub("", lead).strip() or quantity.unit
-            labels.append(MetricLabel(name=name, category="other"))
+        labels = [MetricLabel(name=item.code_name or item.candidate.quantity.unit, category="other")
+                  for item in batch.items]
         return labels, Usage()
 
     def problem_labels(self, items: list[ProblemItem]) -> tuple[list[ProblemLabel], Usage]:

@@ -188,26 +188,28 @@ ENUMERATOR_WORDS = ("首先", "其次", "再次", "最后", "一方面", "另一
                     "而且", "以及", "其中", "并", "且", "还", "又", "再", "也")
 # Time words: when, not what (年内, 今年以来, 截至目前).
 TIME_WORDS = ("今年以来", "年初以来", "以来", "截至目前", "截至年底", "截至年末", "截至", "目前", "至今",
-              "年内", "全年", "今年", "本年度", "本年", "年度", "上半年", "下半年", "当年", "近年来",
-              "期间", "同期", "先后", "已经", "已", "均", "都")
-# Totalisers (累计, 共计) and verbs of amounting (达, 为): how much, not what.
-AGGREGATE_WORDS = ("累计", "共计", "总计", "合计", "总共", "一共", "共", "计", "达到", "达", "约为",
-                   "为", "有", "是", "约", "近", "超过", "超", "逾", "高达", "多达", "突破", "不少于",
-                   "不低于", "等")
-# Scope words that say where, not what (全镇, 全县, 辖区内).
+              "年内", "全年", "今年", "本年度", "本年", "上半年", "下半年", "当年", "近年来", "期间",
+              "同期", "先后", "已经", "已", "均", "都")
+# Totalisers (累计, 共计): how much, not what; before or after the counted words.
+TOTALISERS = ("累计", "共计", "总计", "合计", "总共", "一共", "共")
+# Verbs of amounting and approximation words between the counted words and the number
+# (浏览人次达7000人, 资料共2000余份): only ever at the end of the words before a number.
+# (约, 近, 超过 right before a number belong to the quantity: numbers.PREFIX_APPROX.)
+AMOUNT_WORDS = ("达到", "达", "约为", "为", "有", "是", "计", "高达", "多达", "突破", "等", "了")
+# Scope words that say where, not what (全镇, 全县, 辖区内); 镇级 and 村级 say what and stay.
 SCOPE_PREFIX = "全"
 SCOPE_UNITS = "镇乡县区市旗省村街道社区州盟"
-SCOPE_WORDS = ("辖区内", "辖区", "全体", "各村", "各社区", "各单位", "各部门", "全年", "镇村两级", "村级",
-               "镇级", "县级")
+SCOPE_WORDS = ("辖区内", "辖区", "全体", "各村", "各社区", "各单位", "各部门")
 # Determiners inside a name (查出各类隐患 → 查出隐患).
 DETERMINERS = ("各类", "各项", "各种", "各级", "相关", "有关", "各")
 # Manner and degree adverbs before the verb (the guide: 成功, 积极, 依法, 新 in 新招录).
 MANNER_ADVERBS = ("成功", "积极", "依法", "认真", "及时", "主动", "扎实", "深入", "持续", "广泛", "常态化",
-                  "有效", "全面", "切实", "科学", "新")
+                  "有效", "全面", "切实", "科学", "充分", "大力", "不断", "进一步")  # not 新: 新增 is a verb (the guide)
 # Light verbs (形式动词): they carry no content; the event after them is what was done
-# (开展安全知识宣传 → 安全知识宣传).
-LIGHT_VERBS = ("组织开展", "开展", "组织", "进行", "举办", "召开", "实施", "提供", "做好", "完成", "加以",
-               "予以", "给予")
+# (开展安全知识宣传 → 安全知识宣传). The dummy ones also end a subject or a phrase of means
+# before them (干部夜校等方式组织领导干部集中学法 → 领导干部集中学法).
+DUMMY_VERBS = ("组织开展", "开展", "组织", "进行", "举办")
+LIGHT_VERBS = (*DUMMY_VERBS, "召开", "实施", "提供", "做好", "完成", "加以", "予以", "给予")
 # Verbs of setting up or having: the counted thing is the noun after the unit, not the verb
 # (成立19个工作队 → 工作队).
 EXISTENCE_VERBS = ("成立", "建立", "设立", "组建", "组成", "配备", "配齐", "设置", "划分", "拥有", "建成",
@@ -215,15 +217,23 @@ EXISTENCE_VERBS = ("成立", "建立", "设立", "组建", "组成", "配备", "
 # Prepositions that open a phrase of means or scope before the verb (通过…等形式, 面向农牧民),
 # and the words that close such a phrase.
 PREPOSITIONS = ("通过", "利用", "借助", "依托", "围绕", "结合", "针对", "面向", "按照", "根据", "在", "以")
-PREPOSITION_CLOSERS = ("等形式", "等方式", "等途径", "等渠道", "等平台", "等载体", "为契机", "为主题", "为重点",
-                       "为主的", "为主", "形式", "方式", "平台", "之际", "期间", "中", "上")
+PREPOSITION_CLOSERS = ("为契机", "为主题", "为重点", "为主的", "为主", "形式", "方式", "平台", "之际", "期间",
+                       "中", "上")
+# "…等形式" closes a phrase of means wherever it starts (the clause may begin inside it).
+MEANS_CLOSERS = ("等多种形式", "等多种方式", "等形式", "等方式", "等途径", "等渠道", "等平台", "等载体", "等手段")
 # A count of people or of times named after an action gets the measure it counts
 # (列入红榜 60 人 → 列入红榜人数). Keyed by unit; the value is the suffix.
 MEASURE_SUFFIX = {"人": "人数", "名": "人数", "位": "人数", "人次": "人次", "户": "户数", "次": "次数",
-                  "场": "场次", "场次": "场次", "元": "金额"}
+                  "场": "场次", "场次": "场次", "元": "金额", "批": "批次", "批次": "批次", "轮": "轮数",
+                  "件": "件数", "起": "起数", "家": "家数", "个": "数"}
 # Nouns that already name people: no 人数 after them (矫正对象 58 人 is 矫正对象).
 PERSON_NOUNS = ("人", "员", "者", "对象", "干部", "群众", "人数", "人次", "律师", "顾问", "代表", "学生",
                 "职工", "党员", "居民", "村民", "农牧民", "师", "长", "户")
+# Prepositions left alone once the scope after them is dropped (对全镇16个嘎查村 → 嘎查村).
+LONE_PREPOSITIONS = "对向为在给于从把将被与和及"
+# Verbs are mostly two characters: after a longer lead, its last two are the verb that acts on
+# the noun after the unit (目前青龙镇聘请1名律师 → 聘请律师).
+VERB_CHARS = 2
 # Percentages after a verb of change name the change (下降 22% → 降幅).
 CHANGE_WORDS = {"同比下降": "降幅", "同比减少": "降幅", "下降": "降幅", "减少": "降幅", "降低": "降幅",
                 "同比增长": "增幅", "同比上升": "增幅", "增长": "增幅", "上升": "增幅", "提高": "增幅",
@@ -234,4 +244,4 @@ CHANGE_WORDS = {"同比下降": "降幅", "同比减少": "降幅", "下降": "�
 PREDICATE_STARTS = ("已", "均", "都", "全", "皆", "也", "还", "正", "被", "得到", "将", "并", "予以", "进行",
                     "开展", "实现", "达到", "参与", "参加", "受益", "覆盖", "完成", "办结", "得以", "作为",
                     "的", "等")
-TRAILING_NOUN_MAX = 10
+TRAILING_NOUN_MAX = 12

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from .candidates import Candidate, find_candidates
+from .names import code_name
 from .schemas import SectionCategory
 from .segment import SectionSpan
 
@@ -34,6 +35,7 @@ class MetricCandidate:
     candidate: Candidate
     quote: str  # the grounded clause: what gets stored
     shown: str  # the clause plus the counted noun after the unit: what the model reads
+    code_name: str = ""  # what code alone calls it (names.code_name): the baseline and the fallback
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def metric_batches(text: str, max_batch: int = MAX_BATCH) -> list[MetricBatch]:
     for first in range(0, len(shown), max_batch):
         items = [
             MetricCandidate(i + 1, c, text[c.quote_start:c.quote_end],
-                            text[c.quote_start:trailing_end(text, c.quote_end)])
+                            text[c.quote_start:trailing_end(text, c.quote_end)], code_name(text, c))
             for i, c in enumerate(shown[first:first + max_batch])
         ]
         batches.append(MetricBatch(items))
