@@ -196,7 +196,7 @@ def _four_char_item(text: str, pos: int) -> bool:
 def _slogan_sibling(text: str, pos: int) -> bool:
     if pos < 0 or not _four_char_item(text, pos):
         return False
-    return not any(q.num_start == pos for q in find_quantities(text[pos:pos + 4]) if q.start == 0)
+    return not any(q.start == 0 for q in find_quantities(text[pos:pos + 4]))
 
 
 def _rank(text: str, q: Quantity) -> str | None:

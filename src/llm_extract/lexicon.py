@@ -195,7 +195,23 @@ TOTALISERS = ("累计", "共计", "总计", "合计", "总共", "一共", "共")
 # Verbs of amounting and approximation words between the counted words and the number
 # (浏览人次达7000人, 资料共2000余份): only ever at the end of the words before a number.
 # (约, 近, 超过 right before a number belong to the quantity: numbers.PREFIX_APPROX.)
-AMOUNT_WORDS = ("达到", "达", "约为", "为", "有", "是", "计", "高达", "多达", "突破", "等", "了")
+AMOUNT_WORDS = ("达到", "约为", "高达", "多达", "突破", "了")
+# One-character linking verbs end many words (行为, 审计, 送达, 拥有): they are dropped only after
+# the measure they link to its number (人数为300, 人次达7000, 覆盖率达100%).
+LINKING_VERBS = ("达", "为", "有", "是", "计")
+MEASURE_HEADS = "数率量额次员人值比"
+# 达 (amounting to) follows any noun (发放手册达1200册); it ends only resultative verbs.
+REACH = "达"
+NOT_REACH = ("送达", "下达", "传达", "到达", "表达", "抵达", "转达", "通达", "直达", "发达", "上达")
+# 等 (etc.) closes a list before its total (宣传册、宣传单等3000份), except in words of equality.
+ETC = "等"
+NOT_ETC = ("平等", "同等", "对等", "均等", "高等", "等等")
+# The reporting body speaking of itself (我局, 本单位): who, not what.
+SELF_REFERENCE = ("我", "本")
+SELF_BODIES = ("局", "镇", "县", "区", "乡", "委", "办", "所", "院", "市", "旗", "部门", "单位", "街道", "中心",
+               "系统")
+# Comparisons before a change (较去年提升3.2个百分点): the baseline, not the thing.
+COMPARISON_WORDS = ("较上一年", "较去年", "较上年", "比去年", "比上年", "同比", "环比")
 # Scope words that say where, not what (全镇, 全县, 辖区内); 镇级 and 村级 say what and stay.
 SCOPE_PREFIX = "全"
 SCOPE_UNITS = "镇乡县区市旗省村街道社区州盟"
@@ -225,7 +241,7 @@ MEANS_CLOSERS = ("等多种形式", "等多种方式", "等形式", "等方式",
 # (列入红榜 60 人 → 列入红榜人数). Keyed by unit; the value is the suffix.
 MEASURE_SUFFIX = {"人": "人数", "名": "人数", "位": "人数", "人次": "人次", "户": "户数", "次": "次数",
                   "场": "场次", "场次": "场次", "元": "金额", "批": "批次", "批次": "批次", "轮": "轮数",
-                  "件": "件数", "起": "起数", "家": "家数", "个": "数"}
+                  "件": "件数", "起": "起数", "家": "数", "个": "数"}
 # Nouns that already name people: no 人数 after them (矫正对象 58 人 is 矫正对象).
 PERSON_NOUNS = ("人", "员", "者", "对象", "干部", "群众", "人数", "人次", "律师", "顾问", "代表", "学生",
                 "职工", "党员", "居民", "村民", "农牧民", "师", "长", "户")

@@ -16,7 +16,14 @@ import re
 from .candidates import Candidate, clause_start
 from .lexicon import (
     AMOUNT_WORDS,
+    ETC,
+    LINKING_VERBS,
+    MEASURE_HEADS,
+    NOT_ETC,
+    NOT_REACH,
+    REACH,
     CHANGE_WORDS,
+    COMPARISON_WORDS,
     COMPOUND_CLASSIFIERS,
     DETERMINERS,
     DUMMY_VERBS,
@@ -39,6 +46,8 @@ from .lexicon import (
     SCOPE_PREFIX,
     SCOPE_UNITS,
     SCOPE_WORDS,
+    SELF_BODIES,
+    SELF_REFERENCE,
     TIME_UNITS,
     TIME_WORDS,
     TOTALISERS,
@@ -63,6 +72,10 @@ _SETTING_UP = tuple(w for w in EXISTENCE_VERBS if len(w) > 1)
 _ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]?)")
 _DATE = re.compile(r"^(?:[0-9０-９]{2,4}\s*年(?:度)?|[0-9０-９]{1,2}\s*月(?:份)?|[0-9０-９]{1,2}\s*日|[上下]旬)")
 _SCOPE = re.compile(rf"^{SCOPE_PREFIX}[{SCOPE_UNITS}]{{1,2}}")
+_SELF = re.compile(f"^(?:{'|'.join(SELF_REFERENCE)})(?:{'|'.join(sorted(SELF_BODIES, key=len, reverse=True))})")
+# Multi-character totalisers end a subject wherever they stand (我局共计办理… → 办理…); a bare 共
+# only at the start, as it is also a morpheme (公共, 共同).
+_INNER_TOTALISERS = tuple(w for w in TOTALISERS if len(w) > 1)
 _SCOPE_ANYWHERE = re.compile(rf"{SCOPE_PREFIX}[{SCOPE_UNITS}](?:[{SCOPE_UNITS}]|范围内|域内)?")
 
 
@@ -106,6 +119,9 @@ def clean_lead(lead: str) -> str:
     name = _drop_prepositional_phrase(name)
     name = _after_last(name, MEANS_CLOSERS)
     name = _after_last(name, DUMMY_VERBS)
+    name = _after_last(name, _INNER_TOTALISERS)
+    for word in COMPARISON_WORDS:
+        name = name.replace(word, "")
     previous = None
     while name != previous:
         previous = name
@@ -115,7 +131,7 @@ def clean_lead(lead: str) -> str:
         if len(word) > 1:
             name = name.replace(word, "")
     name = _strip_prefix(name, ("各",))
-    name = _SCOPE_ANYWHERE.sub("", name) or name  # where, not what: 对全镇 → 对
+    name = _SCOPE_ANYWHERE.sub("", name)  # where, not what: 对全镇 → 对
     if len(name) == 1 and name in LONE_PREPOSITIONS:
         return ""
     if name.endswith(GENERIC_HEADS) and len(name) > 2 + 2:
@@ -152,7 +168,7 @@ def _with_measure(name: str, unit: str, paired: bool = False) -> str:
     """Add the measure a bare action name lacks: 列入红榜 + 人 → 列入红榜人数, 执法 + 次 → 执法次数."""
     if not name:
         return name
-    if unit == "%":
+    if unit in ("%", "个百分点"):
         for change, rate in CHANGE_WORDS.items():
             if name.endswith(change):
                 return name[: -len(change)] + rate
@@ -224,7 +240,7 @@ def _drop_prepositional_phrase(name: str) -> str:
 
 
 def _strip_leading(name: str) -> str:
-    for pattern in (_ENUMERATOR, _DATE, _SCOPE):
+    for pattern in (_ENUMERATOR, _DATE, _SCOPE, _SELF):
         match = pattern.match(name)
         if match and match.end() < len(name):
             return name[match.end():]
@@ -241,6 +257,12 @@ def _strip_trailing(name: str) -> str:
         stripped = _strip_suffix(name, words)
         if stripped != name and stripped:
             return stripped
+    if len(name) > 2 and name.endswith(LINKING_VERBS) and name[-2] in MEASURE_HEADS:
+        return name[:-1]  # 参训人数为 → 参训人数; 行为 stays
+    if len(name) > 2 and name.endswith(REACH) and not name.endswith(NOT_REACH):
+        return name[:-1]  # 发放手册达 → 发放手册; 送达 stays
+    if len(name) > 2 and name.endswith(ETC) and not name.endswith(NOT_ETC):
+        return name[:-1]
     return name
 
 
