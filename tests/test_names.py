@@ -87,3 +87,24 @@ def test_rules_labeller_uses_the_code_name():
     labels, _ = RulesLabeller().metric_labels(batch)
     assert [label.name for label in labels] == ["消防安全检查", "发放宣传册"]
     assert [item.code_name for item in batch.items] == ["消防安全检查", "发放宣传册"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # a list before 等 gives examples; the head after it is what is counted
+        ("作出撤销、变更等纠错决定14件", "纠错决定"),
+        # a level reached is named by the thing, not by the change
+        ("行政复议调解率提高至38%", "行政复议调解率"),
+        # a verb nominalised by a measure (覆盖率) is a noun, not a verb to drop
+        ("法律顾问覆盖率达100%", "法律顾问覆盖率"),
+        # words that only modify the noun (…的), or a conjunct of another count, give no verb
+        ("涉及审批的45项办理事项", "办理事项"),
+        # a noun that runs on into its predicate ends at its head word
+        ("对16家企业给予警告处理和责令限期整改", "企业数"),
+        # a directional complement is not the verb
+        ("服务范围延伸到18个村", "延伸村"),
+    ],
+)
+def test_names_by_the_structure_of_the_phrase(text, name):
+    assert _names(text) == [name]

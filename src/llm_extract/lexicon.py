@@ -214,7 +214,7 @@ SELF_BODIES = ("局", "镇", "县", "区", "乡", "委", "办", "所", "院", "�
 COMPARISON_WORDS = ("较上一年", "较去年", "较上年", "比去年", "比上年", "同比", "环比")
 # Scope words that say where, not what (全镇, 全县, 辖区内); 镇级 and 村级 say what and stay.
 SCOPE_PREFIX = "全"
-SCOPE_UNITS = "镇乡县区市旗省村街道社区州盟"
+SCOPE_UNITS = "国镇乡县区市旗省村街道社区州盟"
 SCOPE_WORDS = ("辖区内", "辖区", "全体", "各村", "各社区", "各单位", "各部门")
 # Determiners inside a name (查出各类隐患 → 查出隐患).
 DETERMINERS = ("各类", "各项", "各种", "各级", "相关", "有关", "各")
@@ -250,6 +250,15 @@ LONE_PREPOSITIONS = "对向为在给于从把将被与和及"
 # Verbs are mostly two characters: after a longer lead, its last two are the verb that acts on
 # the noun after the unit (目前青龙镇聘请1名律师 → 聘请律师).
 VERB_CHARS = 2
+# Directional complements after a verb (拓展到, 压缩至): the verb is before them.
+COMPLEMENTS = ("到", "至")
+# Conjunctions that end a lead (三定规定和|23家单位): what precedes belongs to another count.
+CONJUNCTIONS = ("和", "及", "与", "或", "、")
+# Heads of noun phrases: where a counted noun that runs on into its predicate ends
+# (278项|行政许可事项|统一划入…, 227家|机构|给予行政告诫…).
+NOUN_HEADS = ("事项", "案件", "人员", "单位", "企业", "文件", "材料", "组织", "机构", "中心", "站", "室",
+              "队", "网格", "群众", "对象", "问题", "隐患", "纠纷", "活动", "项目", "场所", "平台", "窗口",
+              "事件", "线索", "信息", "会议", "证书", "书", "牌", "栏", "点", "村", "社区", "户", "家庭")
 # Percentages after a verb of change name the change (下降 22% → 降幅).
 CHANGE_WORDS = {"同比下降": "降幅", "同比减少": "降幅", "下降": "降幅", "减少": "降幅", "降低": "降幅",
                 "同比增长": "增幅", "同比上升": "增幅", "增长": "增幅", "上升": "增幅", "提高": "增幅",

@@ -21,9 +21,12 @@ from .lexicon import (
     MEASURE_HEADS,
     NOT_ETC,
     NOT_REACH,
+    NOUN_HEADS,
     REACH,
     CHANGE_WORDS,
     COMPARISON_WORDS,
+    COMPLEMENTS,
+    CONJUNCTIONS,
     COMPOUND_CLASSIFIERS,
     DETERMINERS,
     DUMMY_VERBS,
@@ -76,6 +79,8 @@ _SELF = re.compile(f"^(?:{'|'.join(SELF_REFERENCE)})(?:{'|'.join(sorted(SELF_BOD
 # Multi-character totalisers end a subject wherever they stand (我局共计办理… → 办理…); a bare 共
 # only at the start, as it is also a morpheme (公共, 共同).
 _INNER_TOTALISERS = tuple(w for w in TOTALISERS if len(w) > 1)
+_DATE_ANYWHERE = re.compile(r"[0-9０-９]{4}\s*年(?:度)?|[0-9０-９]{1,2}\s*月(?:份)?(?:[0-9０-９]{1,2}\s*日)?")
+_ETC_SPLIT = re.compile(r"等(?![级待候同于次])")
 _SCOPE_ANYWHERE = re.compile(rf"{SCOPE_PREFIX}[{SCOPE_UNITS}](?:[{SCOPE_UNITS}]|范围内|域内)?")
 
 
@@ -105,8 +110,12 @@ def _thing(text: str, candidate: Candidate) -> str:
         # 召开3次会议: the noun is the event only when no other words name it.
         return noun if not lead or lead in LIGHT_VERBS else lead
     # A nominal classifier stands before its noun: the noun is what is counted, and the verb
-    # before it (招录, 填埋) says what was done with it, unless it only says that it exists.
-    lead = _strip_suffix(lead, ("的",))
+    # before it (招录, 填埋) says what was done with it, unless it only says that it exists, or
+    # the words before are a list or a conjunct of their own (假冒品牌等|8类违法行为).
+    raw = text[candidate.quote_start:quantity.start].strip()
+    if raw.endswith((*CONJUNCTIONS, ETC, "的")):
+        return noun  # 部门单位的|278项|行政许可事项: the words before only modify the noun
+    lead = _strip_suffix(lead, COMPLEMENTS)
     if not lead or lead in LIGHT_VERBS or lead.endswith(EXISTENCE_VERBS):
         return noun
     return lead[-VERB_CHARS:] + noun
@@ -120,6 +129,8 @@ def clean_lead(lead: str) -> str:
     name = _after_last(name, MEANS_CLOSERS)
     name = _after_last(name, DUMMY_VERBS)
     name = _after_last(name, _INNER_TOTALISERS)
+    name = _after_etc(name)
+    name = _DATE_ANYWHERE.sub("", name)
     for word in COMPARISON_WORDS:
         name = name.replace(word, "")
     previous = None
@@ -150,9 +161,13 @@ def counted_noun(text: str, quantity: Quantity) -> str:
         if stop > end and text.startswith(PREDICATE_STARTS, stop):
             break
         stop += 1
-    if stop < len(text) and stop == limit and text[stop] not in STOP:
-        return ""  # runs on: a clause, not a noun
     noun = text[end:stop]
+    if stop < len(text) and stop == limit and text[stop] not in STOP:
+        # Runs on into its predicate: the noun ends at its last head word, if it has one.
+        ends = [noun.rfind(head) + len(head) for head in NOUN_HEADS if noun.rfind(head) >= 0]
+        if not ends:
+            return ""
+        noun = noun[:max(ends)]
     if text.startswith(PREDICATE_STARTS, end):
         return ""
     noun = "".join(ch for ch in noun if ch not in QUOTE_MARKS)
@@ -220,6 +235,17 @@ def _after_last(name: str, words: tuple[str, ...]) -> str:
     return name[best:] if best >= 0 else name
 
 
+def _after_etc(name: str) -> str:
+    # "X、Y等Z": the list gives examples, Z is what is counted (违法、不当等纠错决定 → 纠错决定).
+    cut = -1
+    for match in _ETC_SPLIT.finditer(name):
+        if name[max(0, match.start() - 1):match.end()] in NOT_ETC or name[match.start():match.end() + 1] in NOT_ETC:
+            continue
+        if len(name) - match.end() >= 2:
+            cut = match.end()
+    return name[cut:] if cut >= 0 else name
+
+
 def _head_of_de_phrase(name: str) -> str:
     # In "X的Y" the head Y is what is counted (以防讯为主的综合应急演练 → 综合应急演练).
     at = name.rfind("的")
@@ -247,12 +273,16 @@ def _strip_leading(name: str) -> str:
     for words in (ENUMERATOR_WORDS, TIME_WORDS, TOTALISERS, SCOPE_WORDS, MANNER_ADVERBS, LIGHT_VERBS,
                   _SETTING_UP):
         stripped = _strip_prefix(name, words)
-        if stripped != name and stripped:
+        if stripped != name and stripped and stripped[0] not in MEASURE_HEADS:  # 覆盖率 is a noun
             return stripped
     return name
 
 
 def _strip_trailing(name: str) -> str:
+    for change in CHANGE_WORDS:
+        for complement in COMPLEMENTS:
+            if name.endswith(change + complement) and len(name) > len(change) + 1:
+                return name[: -len(change) - 1]  # 考核权重提升至15%: the level, not the change
     for words in (TOTALISERS, AMOUNT_WORDS, TIME_WORDS, ("的",)):
         stripped = _strip_suffix(name, words)
         if stripped != name and stripped:
