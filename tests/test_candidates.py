@@ -173,6 +173,7 @@ def test_thresholds_are_decided_within_their_clause():
     assert reasons["1名"].startswith("rule or threshold")
     assert reasons["31个"] is None  # 需要 in the previous clause does not reach it
     assert reasons["3项"] is None  # 需求 is a noun, not a modal
+    assert _kept("配齐所需3名调解员，急需2名律师") == ["3名", "2名"]  # adjectives, not modals
 
 
 def test_ranks_durations_and_deadlines_are_not_counts():

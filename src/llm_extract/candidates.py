@@ -229,8 +229,8 @@ def _threshold(text: str, q: Quantity) -> str | None:
         at = clause.rfind(word)
         if at < 0 or len(clause) - (at + len(word)) > REQUIREMENT_REACH:
             continue
-        if any(clause.startswith(noun, at) for noun in NOT_REQUIREMENT):
-            continue  # 群众需求 is a noun
+        if any(clause.startswith(other, start) for other in NOT_REQUIREMENT for start in (at - 1, at) if start >= 0):
+            continue  # 群众需求, 所需经费: not a modal
         return THRESHOLD
     return None
 

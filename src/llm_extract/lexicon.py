@@ -168,10 +168,11 @@ POLICY_CUES = ("落实", "贯彻", "执行", "实施", "出台", "印发", "制�
                "按照", "依据", "根据", "学习")
 
 # Modal words of rules and thresholds (执法人员需2人以上, 至少配备1名): the number is a
-# requirement, not a count of what was done. 需求 (a need) is a noun, not a modal.
+# requirement, not a count of what was done.
 # A bare 应 is left out: it starts 应急 (应急演练16次 is a count).
 REQUIREMENT_WORDS = ("不得少于", "至少", "应当", "应该", "必须", "需要", "需", "须")
-NOT_REQUIREMENT = ("需求",)
+# 需求 (a need) is a noun; 所需, 急需, 必需 and 无需 are adjectives or negations, not modals.
+NOT_REQUIREMENT = ("需求", "所需", "急需", "必需", "无需", "无须")
 REQUIREMENT_REACH = 4  # characters between the modal and the number: 需配备2人以上
 
 # Words before a time unit that make it a duration or a deadline (为期3天, 3个工作日内).
