@@ -17,7 +17,8 @@ from llm_extract.scoreboard import evaluate_backend
 
 def main(root: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        result = evaluate_backend(Settings(_env_file=None), "rules", root / "reports", root / "gold", Path(tmp))  # type: ignore[call-arg]
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]  # pydantic-settings init kwarg
+        result = evaluate_backend(settings, "rules", root / "reports", root / "gold", Path(tmp))
     m = result.total.metrics
     print(f"metrics  P={m.precision:.3f} R={m.recall:.3f} F1={m.f1:.3f}  (tp {m.tp}, predicted {m.n_pred}, gold {m.n_gold})")
     for key in ("unit_accuracy", "approx_accuracy", "value_max_accuracy", "name_similarity"):

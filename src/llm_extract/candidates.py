@@ -23,11 +23,12 @@ from .lexicon import (
     NOT_REQUIREMENT,
     NUMERAL_WORDS,
     ORDINAL_CLASSIFIERS,
+    ORDINAL_PREFIX,
     POLICY_CUES,
     POLICY_ISSUERS,
     POLICY_NOUNS,
     POLICY_UNITS,
-    RANK_PREFIXES,
+    RANK_PREFIX,
     RANK_UNITS,
     REQUIREMENT_REACH,
     REQUIREMENT_WORDS,
@@ -201,9 +202,9 @@ def _slogan_sibling(text: str, pos: int) -> bool:
 
 def _rank(text: str, q: Quantity) -> str | None:
     before = text[max(0, q.start - 1):q.start]
-    if before == RANK_PREFIXES[0]:
+    if before == ORDINAL_PREFIX:
         return ORDINAL  # 第3名, 第一责任人
-    if before in RANK_PREFIXES and q.unit in RANK_UNITS:
+    if before == RANK_PREFIX and q.unit in RANK_UNITS:
         return RANK  # 位列前3名
     return None
 

@@ -179,8 +179,9 @@ REQUIREMENT_REACH = 4  # characters between the modal and the number: 需配备2
 DURATION_PREFIXES = ("为期", "期限", "时限", "用时", "历时")
 DEADLINE_SUFFIXES = ("内", "以内")
 
-# Ranks (排名第3, 位列前3名): the number orders, it does not count.
-RANK_PREFIXES = ("第", "前")
+# Ordinals (第3名, 第一责任人) and ranks (位列前3名): the number orders, it does not count.
+ORDINAL_PREFIX = "第"
+RANK_PREFIX = "前"
 RANK_UNITS = ("名", "位")
 
 # --- Naming: words that are not the counted thing ---------------------------------------------
@@ -207,6 +208,7 @@ NOT_REACH = ("送达", "下达", "传达", "到达", "表达", "抵达", "转达
 # 等 (etc.) closes a list before its total (宣传册、宣传单等3000份), except in words of equality.
 ETC = "等"
 NOT_ETC = ("平等", "同等", "对等", "均等", "高等", "等等")
+NOT_ETC_BEFORE = "级待候同于次"  # 等级, 等待, 等同, 等次: 等 starts a word
 # The reporting body speaking of itself (我局, 本单位): who, not what.
 SELF_REFERENCE = ("我", "本")
 SELF_BODIES = ("局", "镇", "县", "区", "乡", "委", "办", "所", "院", "市", "旗", "部门", "单位", "街道", "中心",
@@ -219,9 +221,10 @@ SCOPE_UNITS = "国镇乡县区市旗省村街道社区州盟"
 SCOPE_WORDS = ("辖区内", "辖区", "全体", "各村", "各社区", "各单位", "各部门")
 # Determiners inside a name (查出各类隐患 → 查出隐患).
 DETERMINERS = ("各类", "各项", "各种", "各级", "相关", "有关", "各")
-# Manner and degree adverbs before the verb (the guide: 成功, 积极, 依法, 新 in 新招录).
+# Manner and degree adverbs before the verb (the guide: 成功, 积极, 依法). Not 新 (新招录 in the
+# guide): 新增 and 新建 are verbs.
 MANNER_ADVERBS = ("成功", "积极", "依法", "认真", "及时", "主动", "扎实", "深入", "持续", "广泛", "常态化",
-                  "有效", "全面", "切实", "科学", "充分", "大力", "不断", "进一步")  # not 新: 新增 is a verb (the guide)
+                  "有效", "全面", "切实", "科学", "充分", "大力", "不断", "进一步")
 # Light verbs (形式动词): they carry no content; the event after them is what was done
 # (开展安全知识宣传 → 安全知识宣传). The dummy ones also end a subject or a phrase of means
 # before them (干部夜校等方式组织领导干部集中学法 → 领导干部集中学法).
@@ -248,6 +251,10 @@ PERSON_NOUNS = ("人", "员", "者", "对象", "干部", "群众", "人数", "�
                 "职工", "党员", "居民", "村民", "农牧民", "师", "长", "户")
 # Prepositions left alone once the scope after them is dropped (对全镇16个嘎查村 → 嘎查村).
 LONE_PREPOSITIONS = "对向为在给于从把将被与和及"
+# A generic head that says nothing of what was done (安全生产检查工作 → 安全生产检查).
+GENERIC_HEADS = ("工作",)
+# Nouns that already say money: no 金额 after them.
+MONEY_NOUNS = ("金额", "资金", "经费", "费用", "款额", "元")
 # Verbs are mostly two characters: after a longer lead, its last two are the verb that acts on
 # the noun after the unit (目前青龙镇聘请1名律师 → 聘请律师).
 VERB_CHARS = 2

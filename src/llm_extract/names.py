@@ -16,36 +16,39 @@ import re
 from .candidates import Candidate, clause_start
 from .lexicon import (
     AMOUNT_WORDS,
-    ETC,
-    LINKING_VERBS,
-    MEASURE_HEADS,
-    NOT_ETC,
-    NOT_REACH,
-    NOUN_HEADS,
-    REACH,
     CHANGE_WORDS,
     COMPARISON_WORDS,
     COMPLEMENTS,
-    CONJUNCTIONS,
     COMPOUND_CLASSIFIERS,
+    CONJUNCTIONS,
     DETERMINERS,
     DUMMY_VERBS,
-    EVENT_CLASSIFIERS,
     ENUMERATOR_WORDS,
+    ETC,
+    EVENT_CLASSIFIERS,
     EXISTENCE_VERBS,
+    GENERIC_HEADS,
     LIGHT_VERBS,
+    LINKING_VERBS,
     LONE_PREPOSITIONS,
     MANNER_ADVERBS,
     MEANS_CLOSERS,
+    MEASURE_HEADS,
     MEASURE_SUFFIX,
     MEASURE_UNITS,
+    MONEY_NOUNS,
     MONEY_UNITS,
+    NOT_ETC,
+    NOT_ETC_BEFORE,
+    NOT_REACH,
+    NOUN_HEADS,
     PERSON_CLASSIFIERS,
     PERSON_NOUNS,
     PREDICATE_STARTS,
     PREPOSITION_CLOSERS,
     PREPOSITIONS,
     RATIO_UNITS,
+    REACH,
     SCOPE_PREFIX,
     SCOPE_UNITS,
     SCOPE_WORDS,
@@ -64,32 +67,29 @@ STOP = "，。；：！？、,;:!?\n（()）“”\"《》"
 # Units after which the next words are not the counted thing: money, measures, time and ratios
 # ("罚款2万元用于…", "下降22%的").
 NO_TRAILING_NOUN = (*MONEY_UNITS, *MEASURE_UNITS, *TIME_UNITS, *RATIO_UNITS)
-# A bare verb: a lead this short is an action, and the noun after the unit says what it acted on.
+# A bare verb: a name this short is an action and gets the measure it counts (执法 → 执法次数).
 BARE_VERB_MAX = 2
-GENERIC_HEADS = ("工作",)  # 安全生产检查工作 → 安全生产检查
-MONEY_NOUNS = ("金额", "资金", "经费", "费用", "款额", "元")
 
 # Verbs of setting up only say that the thing exists (配备网格员501名 → 网格员); one-character
 # ones (有, 辖) are too ambiguous at the start of a name.
 _SETTING_UP = tuple(w for w in EXISTENCE_VERBS if len(w) > 1)
 _ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]?)")
-_DATE = re.compile(r"^(?:[0-9０-９]{2,4}\s*年(?:度)?|[0-9０-９]{1,2}\s*月(?:份)?|[0-9０-９]{1,2}\s*日|[上下]旬)")
 _SCOPE = re.compile(rf"^{SCOPE_PREFIX}[{SCOPE_UNITS}]{{1,2}}")
 _SELF = re.compile(f"^(?:{'|'.join(SELF_REFERENCE)})(?:{'|'.join(sorted(SELF_BODIES, key=len, reverse=True))})")
 # Multi-character totalisers end a subject wherever they stand (我局共计办理… → 办理…); a bare 共
 # only at the start, as it is also a morpheme (公共, 共同).
 _INNER_TOTALISERS = tuple(w for w in TOTALISERS if len(w) > 1)
-_DATE_ANYWHERE = re.compile(r"[0-9０-９]{4}\s*年(?:度)?|[0-9０-９]{1,2}\s*月(?:份)?(?:[0-9０-９]{1,2}\s*日)?")
-_ETC_SPLIT = re.compile(r"等(?![级待候同于次])")
+# Dates say when, wherever they stand (2023年查办… → 查办…).
+_DATE = re.compile(r"[0-9０-９]{4}\s*年(?:度)?|[0-9０-９]{1,2}\s*月(?:份)?(?:[0-9０-９]{1,2}\s*日)?")
+_ETC_SPLIT = re.compile(f"{ETC}(?![{NOT_ETC_BEFORE}])")
 _SCOPE_ANYWHERE = re.compile(rf"{SCOPE_PREFIX}[{SCOPE_UNITS}](?:[{SCOPE_UNITS}]|范围内|域内)?")
 
 
 def code_name(text: str, candidate: Candidate) -> str:
     """A short name for what the candidate counts, from the words around its number."""
     quantity = candidate.quantity
-    lead = clean_lead(text[candidate.quote_start:quantity.start])
-    noun = counted_noun(text, quantity)
-    if not lead and not noun:
+    if not _thing(text, candidate):
+        # The second of two counts in one phrase (22批|22人次) is about what the first one counts.
         first = _paired_with(text, candidate)
         if first is not None:
             return _with_measure(_thing(text, first), quantity.unit, paired=True)
@@ -130,7 +130,7 @@ def clean_lead(lead: str) -> str:
     name = _after_last(name, DUMMY_VERBS)
     name = _after_last(name, _INNER_TOTALISERS)
     name = _after_etc(name)
-    name = _DATE_ANYWHERE.sub("", name)
+    name = _DATE.sub("", name)
     for word in COMPARISON_WORDS:
         name = name.replace(word, "")
     previous = None
@@ -205,7 +205,7 @@ def _paired_with(text: str, candidate: Candidate) -> Candidate | None:
     start = candidate.quote_start
     if start == candidate.quantity.start and start > 0:
         sentence = max(text.rfind(ch, 0, start) for ch in "。；;\n") + 1
-        previous = [q for q in find_quantities(text[sentence:start])]
+        previous = find_quantities(text[sentence:start])
         if previous and sentence + previous[-1].end == start:
             first = _shift(previous[-1], sentence)
             floor = sentence + previous[-2].end if len(previous) > 1 else 0
@@ -266,7 +266,7 @@ def _drop_prepositional_phrase(name: str) -> str:
 
 
 def _strip_leading(name: str) -> str:
-    for pattern in (_ENUMERATOR, _DATE, _SCOPE, _SELF):
+    for pattern in (_ENUMERATOR, _SCOPE, _SELF):
         match = pattern.match(name)
         if match and match.end() < len(name):
             return name[match.end():]
