@@ -132,20 +132,19 @@ def chinese_numeral_reason(text: str, q: Quantity) -> str | None:
     Digits are not passed here: "6个领域" counts, "六个方面" names the parts of an argument.
     """
     numeral = text[q.num_start:q.num_end]
-    after = text[q.end:]
     if numeral in ROUND_FIGURES and q.unit != "%":
         return FIGURE  # 百名干部, 千家万户: no coefficient, no exact count (百分之百 is exact)
     if q.unit in ORDINAL_CLASSIFIERS:
         return SESSION  # 十九届二中全会
     if _set_phrase(text, q):
         return SET_PHRASE  # 一户一审, 一件事一次办
-    if after[:1] in FUSING_SUFFIXES or any(text.startswith(w, q.num_start) for w in NUMERAL_WORDS):
+    if text.startswith(FUSING_SUFFIXES, q.end) or text.startswith(NUMERAL_WORDS, q.num_start):
         return FUSED  # 一次性, 一起, 一把手
     if q.unit in KIND_CLASSIFIERS:
         return CLASSIFICATION  # 五类普法重点人员 (the guide's borderline case), 三种方式
     if _BIG_FORM.match(text, q.num_end):
         return NAMED_SET  # 十大重点领域, 三大板块: the pseudo-classifier 大 names a set
-    if after.startswith(SCOPE_NOUNS):
+    if text.startswith(SCOPE_NOUNS, q.end):
         return SCOPE  # 从七个方面, 执法四张清单, 八项规定, 两个重点
     if _slogan(text, q):
         return SLOGAN  # 十户联防、四级联动、三村联控
