@@ -126,10 +126,11 @@ def test_counts_side_by_side_are_not_slogans():
 
 
 def test_bare_round_numerals_and_session_numbers_are_not_counts():
-    reasons = {raw: c.exclusion for raw, c in _by_raw("开展千人进万家活动，学习十九届六中全会精神").items()}
+    reasons = {raw: c.exclusion for raw, c in _by_raw("开展千人进万家活动，学习十九届六中全会精神，走访数十次").items()}
     assert reasons["千人"].startswith("figure of speech")
     assert reasons["万家"].startswith("figure of speech")
     assert reasons["十九届"].startswith("ordinal")
+    assert reasons["十次"].startswith("figure of speech")
 
 
 def test_chinese_numeral_counts_are_kept_for_the_model_to_arbitrate():

@@ -36,6 +36,7 @@ from .lexicon import (
     SCOPE_NOUNS,
     TERRITORY_PREFIXES,
     TIME_UNITS,
+    VAGUE_PREFIXES,
 )
 from .numbers import CN_CHARS, Quantity, find_quantities
 
@@ -60,7 +61,7 @@ SLOGAN = "fixed name: slogan of four-character phrases"
 NAMED_SET = "fixed name: N大 names a set"
 CLASSIFICATION = "classification, not a count"
 SESSION = "ordinal: a session number"
-FIGURE = "figure of speech: a bare 百/千/万"
+FIGURE = "figure of speech: a bare 百/千/万 or 数十"
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _ITEM_END = "、，,；;。：:！？!?”’」』)）\n"
@@ -134,6 +135,8 @@ def chinese_numeral_reason(text: str, q: Quantity) -> str | None:
     numeral = text[q.num_start:q.num_end]
     if numeral in ROUND_FIGURES and q.unit != "%":
         return FIGURE  # 百名干部, 千家万户: no coefficient, no exact count (百分之百 is exact)
+    if numeral in ("十", *ROUND_FIGURES) and text.endswith(VAGUE_PREFIXES, 0, q.num_start):
+        return FIGURE  # 数十次, 几十人
     if q.unit in ORDINAL_CLASSIFIERS:
         return SESSION  # 十九届二中全会
     if _set_phrase(text, q):

@@ -120,6 +120,8 @@ MULTIPLIERS = {"万": 10_000, "亿": 100_000_000, "千": 1000}  # after digits: 
 # A lone power of ten written as one character (百名干部, 千家万户, 入千户) is a figure of speech
 # for "hundreds / thousands", never an exact count.
 ROUND_FIGURES = ("百", "千", "万", "亿")
+# 数十次, 几十人, 数百名: 数 and 几 make any bare power of ten vague.
+VAGUE_PREFIXES = ("数", "几")
 
 # Approximation words (the guide: 余, 多, 近, 约, 以上, 超过, 不低于, 左右).
 PREFIX_APPROX = ("不低于", "不少于", "超过", "超", "近", "约", "逾")
