@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import answers, categories, labelcheck
+from . import (
+    answers,
+    candidates,
+    categories,
+    issuers,
+    labelcheck,
+    lexicon,
+    names,
+    numbers,
+    proposals,
+    segment,
+)
 from .answers import (
     MetadataAnswer,
     MetricBatchAnswer,
@@ -34,16 +44,26 @@ from .segment import SectionSpan
 
 HEAD_CHARS = 400
 TAIL_CHARS = 200
-RULES_VERSION = "rules-3"
+
+
+# The modules whose code decides what is proposed, how it is named and what is accepted: a change
+# to any of them is a new extraction, so cached and stored results are redone, never mixed.
+DECIDING_MODULES = (numbers, lexicon, candidates, names, proposals, segment, categories, issuers,
+                    answers, labelcheck)
+
+
+def code_version() -> str:
+    """A content hash of the deciding code."""
+    digest = hashlib.sha256()
+    for module in DECIDING_MODULES:
+        digest.update(inspect.getsource(module).encode())
+    return digest.hexdigest()[:16]
 
 
 def extraction_version(prompts: Prompts) -> str:
-    """What decides an extraction besides the model: prompt templates, answer schemas and the
-    checks applied to answers (their source code), as one content hash."""
-    digest = hashlib.sha256(f"{prompts.version}:{schema_version()}".encode())
-    for module in (answers, labelcheck, categories):
-        digest.update(inspect.getsource(module).encode())
-    return digest.hexdigest()[:16]
+    """What decides a model extraction besides the model: prompt templates, answer schemas and
+    the deciding code, as one content hash."""
+    return hashlib.sha256(f"{prompts.version}:{schema_version()}:{code_version()}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -128,14 +148,9 @@ class LLMLabeller:
         return answers_in_order(answer, len(items)), usage
 
 
-_LEADING = re.compile(r"^(?:[一二三四五六七八九十]是|年内|今年以来|今年|截至目前|累计|共计|共|并|同时)+")
-
-
 def code_label(item: MetricCandidate, source: LabelSource = "rules") -> MetricName:
-    """The name code cuts from the item's own clause; the category its words settle, else other."""
-    quantity = item.candidate.quantity
-    lead = item.quote[: quantity.start - item.candidate.quote_start].strip()
-    name = _LEADING.sub("", lead).strip() or quantity.unit
+    """What code alone calls the item (names.code_name); the category its words settle, else other."""
+    name = item.code_name or item.candidate.quantity.unit
     return MetricName(name=name, category=settled_category(item.context) or "other", source=source)
 
 
@@ -144,7 +159,9 @@ class RulesLabeller:
     metadata read from header, title and signature. The baseline every model is compared with."""
 
     name = "rules"
-    version = RULES_VERSION
+
+    def __init__(self) -> None:
+        self.version = f"rules-{code_version()}"
 
     def section_categories(self, spans: list[SectionSpan]) -> tuple[dict[int, SectionCategory], Usage]:
         return {}, Usage()

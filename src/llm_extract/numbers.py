@@ -7,46 +7,68 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-             "六": 6, "七": 7, "八": 8, "九": 9}
-CN_SMALL = {"十": 10, "百": 100, "千": 1000}
-CN_LARGE = {"万": 10_000, "亿": 100_000_000}
+from .lexicon import (
+    AFTER_UNIT_APPROX,
+    BEFORE_UNIT_APPROX,
+    BIG_HEADS,
+    BIG_MODIFIER_MAX,
+    CN_DIGITS,
+    CN_LARGE,
+    CN_SMALL,
+    MULTIPLIERS,
+    NOT_A_CLASSIFIER_BEFORE,
+    PERCENT_WORD,
+    PREFIX_APPROX,
+    UNIT_ALIASES,
+    UNIT_NEEDS_BOUNDARY,
+)
+from .lexicon import UNITS as _LEXICON_UNITS
+
 CN_CHARS = "".join(CN_DIGITS) + "".join(CN_SMALL) + "".join(CN_LARGE)
 
-# Longest first so that 人次 wins over 人 and 场次数 over 场次.
-UNITS = sorted(
-    [
-        "次", "次数", "场", "场次", "场次数", "人", "人次", "名", "位", "份", "册", "本", "张",
-        "条", "起", "件", "宗", "例", "个", "处", "家", "户", "轮", "期", "篇", "项", "元",
-        "所", "座", "台", "块", "幅", "套", "天", "小时", "课时", "亩", "平方米", "公里",
-        "吨", "个百分点", "%", "％",
-    ],
-    key=len,
-    reverse=True,
-)
-# Units as written that normalise to another unit (the multiplier goes into the value).
-UNIT_ALIASES = {"次数": "次", "场次数": "场次", "％": "%"}
+# Longest first so that 人次 wins over 人, 场次数 over 场次 and 个百分点 over 个.
+UNITS = sorted(_LEXICON_UNITS, key=len, reverse=True)
 
-PREFIX_APPROX = ("不低于", "不少于", "超过", "近", "约", "逾")
-BEFORE_UNIT_APPROX = ("余", "多")  # 60余次, 7000多人
-AFTER_UNIT_APPROX = ("以上", "左右")  # 2人以上
+_CJK = "\u4e00-\u9fff"
+_BOUNDARY = r"(?=$|[\s，。；、,;：:！？!?）)”’]|以上|左右|的)"
+
+
+def _unit_pattern(unit: str) -> str:
+    """One unit as a regex: guarded where its character would start another word."""
+    pattern = re.escape(unit)
+    guard = NOT_A_CLASSIFIER_BEFORE.get(unit)
+    if guard:
+        pattern += f"(?![{guard}])"
+    if unit in UNIT_NEEDS_BOUNDARY:
+        pattern += _BOUNDARY
+    return pattern
+
+
+# A multiplier does not split a unit that starts with its character: 3千米 is 3 千米, not 3000 米.
+_MULT_UNIT_TAILS = "".join(u[1:] for u in UNITS if len(u) == 2 and u[0] in MULTIPLIERS)
 
 _DIGIT_NUM = r"[0-9０-９]+(?:,[0-9]{3})*(?:[.．][0-9０-９]+)?"
 _CN_NUM = f"[{CN_CHARS}]+"
 _NUM = f"(?:{_DIGIT_NUM}|{_CN_NUM})"
-_UNIT = "|".join(re.escape(u) for u in UNITS)
+_UNIT = "|".join(_unit_pattern(u) for u in UNITS)
 _PREFIX = "|".join(PREFIX_APPROX)
 _BEFORE = "|".join(BEFORE_UNIT_APPROX)
 _AFTER = "|".join(AFTER_UNIT_APPROX)
+_BIG = "|".join(BIG_HEADS)
 
 QUANTITY_RE = re.compile(
     rf"(?P<prefix>{_PREFIX})?"
     rf"(?P<num>{_NUM})"
     rf"(?:\s*(?:-|~|～|—|–|至|到)\s*(?P<num2>{_NUM}))?"
-    rf"\s*(?P<mult>[万亿千](?=\s*(?:{_BEFORE})?\s*(?:{_UNIT})))?"
+    rf"\s*(?P<mult>[万亿千](?![{_MULT_UNIT_TAILS}])(?=\s*(?:{_BEFORE})?\s*(?:{_UNIT})))?"
     rf"\s*(?P<approx>{_BEFORE})?"
-    rf"\s*(?P<unit>{_UNIT})"
+    # A measure word, or the pseudo-classifier 大 with its head noun (6大行业领域).
+    rf"\s*(?:(?P<unit>{_UNIT})|大(?P<bigmod>[{_CJK}]{{0,{BIG_MODIFIER_MAX}}})(?P<bigunit>{_BIG}))"
     rf"(?P<suffix>{_AFTER})?"
+)
+# A percentage in words: 百分之百, 百分之九十五以上.
+PERCENT_WORD_RE = re.compile(
+    rf"(?P<prefix>{_PREFIX})?{PERCENT_WORD}(?P<num>{_NUM})(?P<suffix>{_AFTER})?"
 )
 
 
@@ -105,15 +127,17 @@ def _to_ascii_digit(ch: str) -> str:
 
 def find_quantities(text: str) -> list[Quantity]:
     """Every number followed by a count unit, left to right, parsed exactly."""
-    found = []
-    for match in QUANTITY_RE.finditer(text):
-        quantity = _to_quantity(match, text)
-        if quantity is not None:
-            found.append(quantity)
-    return found
+    found = [q for m in QUANTITY_RE.finditer(text) if (q := _to_quantity(m)) is not None]
+    found += [q for m in PERCENT_WORD_RE.finditer(text) if (q := _percent_word(m)) is not None]
+    found.sort(key=lambda q: (q.start, -q.end))
+    kept: list[Quantity] = []
+    for quantity in found:  # the two patterns never share a number, but be sure
+        if not kept or quantity.start >= kept[-1].end:
+            kept.append(quantity)
+    return kept
 
 
-def _to_quantity(match: re.Match[str], text: str) -> Quantity | None:
+def _to_quantity(match: re.Match[str]) -> Quantity | None:
     num, num2 = match.group("num"), match.group("num2")
     is_chinese = num[0] in CN_CHARS
     try:
@@ -121,11 +145,11 @@ def _to_quantity(match: re.Match[str], text: str) -> Quantity | None:
         value_max = parse_number(num2) if num2 else None
     except ValueError:
         return None
-    multiplier = {"万": 10_000, "亿": 100_000_000, "千": 1000}.get(match.group("mult") or "", 1)
+    multiplier = MULTIPLIERS.get(match.group("mult") or "", 1)
     value *= multiplier
     if value_max is not None:
         value_max *= multiplier
-    unit = match.group("unit")
+    unit = match.group("unit") or match.group("bigunit")
     unit = UNIT_ALIASES.get(unit, unit)
     approx = bool(match.group("prefix") or match.group("approx") or match.group("suffix"))
     # 余 after the unit ("2人以上" is caught by suffix; "10人余" is rare) is not matched.
@@ -140,6 +164,20 @@ def _to_quantity(match: re.Match[str], text: str) -> Quantity | None:
         approx=approx,
         is_chinese=is_chinese,
         raw=match.group(0),
+    )
+
+
+def _percent_word(match: re.Match[str]) -> Quantity | None:
+    num = match.group("num")
+    try:
+        value = parse_number(num)
+    except ValueError:
+        return None
+    return Quantity(
+        start=match.start(), end=match.end(), num_start=match.start("num"), num_end=match.end("num"),
+        value=_tidy(value), value_max=None, unit="%",
+        approx=bool(match.group("prefix") or match.group("suffix")),
+        is_chinese=num[0] in CN_CHARS, raw=match.group(0),
     )
 
 

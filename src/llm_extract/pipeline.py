@@ -16,7 +16,12 @@ from .config import Settings
 from .documents import Document, discover, load
 from .errors import EndpointError, InputError
 from .extract import extract_document
-from .labellers import Labeller, LLMLabeller, RulesLabeller, extraction_version
+from .labellers import (
+    Labeller,
+    LLMLabeller,
+    RulesLabeller,
+    extraction_version,
+)
 from .llm import Backend, InstructorBackend
 from .prompts import Prompts
 from .schemas import Extraction, Usage
@@ -94,7 +99,8 @@ class Identity:
 
 def identity(settings: Settings, backend: BackendKind, prompts: Prompts | None = None) -> Identity:
     if backend == "rules":
-        return Identity(RulesLabeller.name, RulesLabeller.version)
+        rules = RulesLabeller()
+        return Identity(rules.name, rules.version)
     return Identity(settings.resolved_model(), extraction_version(prompts or Prompts()))
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from .candidates import Candidate, find_candidates
+from .names import code_name
 from .schemas import SectionCategory
 from .segment import SectionSpan
 
@@ -36,6 +37,7 @@ class MetricCandidate:
     quote: str  # the clause cut from the text at candidate.quote_start: what gets stored
     shown: str  # the clause plus the counted noun after the unit: what the model reads
     context: str  # the words a name for this item may come from (see `item_context`)
+    code_name: str = ""  # what code alone calls it (names.code_name): the baseline and the fallback
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def metric_batches(text: str, max_batch: int = MAX_BATCH) -> list[MetricBatch]:
         items = [
             MetricCandidate(i + 1, c, text[c.quote_start:c.quote_end],
                             text[c.quote_start:trailing_end(text, c.quote_end)],
-                            item_context(text, shown, first + i))
+                            item_context(text, shown, first + i), code_name(text, c))
             for i, c in enumerate(shown[first:first + max_batch])
         ]
         batches.append(MetricBatch(items))
