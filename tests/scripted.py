@@ -46,6 +46,8 @@ def plausible(task: str, response_model: type[BaseModel], messages: list[dict[st
         return {f: {"summary": line[:15], "category": "other"} for f, line in zip(fields, shown)}
     if task == "Sections":
         return {f: "achievements" for f in fields}
+    if task == "MetricCategories":
+        return {f: "other" for f in fields}
     return {"township": None, "county": None, "year": None, "issuer": None, "report_date": None}
 
 

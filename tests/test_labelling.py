@@ -32,9 +32,9 @@ def _doc(tmp_path: Path, text: str = TEXT):
     return load(path)
 
 
-def _labeller(responder=plausible, reasks: int = 1) -> tuple[LLMLabeller, ScriptedBackend]:
+def _labeller(responder=plausible, reasks: int = 1, names="model") -> tuple[LLMLabeller, ScriptedBackend]:
     backend = ScriptedBackend(responder, max_reasks=reasks)
-    return LLMLabeller(backend, Prompts(), "scripted", reasks=reasks), backend
+    return LLMLabeller(backend, Prompts(), "scripted", reasks=reasks, names=names), backend
 
 
 def _same_name_for_all(name: str):
@@ -87,6 +87,19 @@ def test_without_reasks_misaligned_names_fall_back_at_once(tmp_path):
     names, _ = labeller.metric_labels(metric_batches(TEXT)[0])
     assert len(backend.calls) == 1
     assert sum(n.source == "fallback" for n in names) == len(names) - 1
+
+
+def test_with_code_names_the_model_is_asked_only_for_categories_words_do_not_settle(tmp_path):
+    labeller, backend = _labeller(names="code")
+    extraction = extract_document(_doc(tmp_path), labeller)
+    asked = [items_shown(messages) for task, messages in backend.calls if task == "MetricCategories"]
+    assert asked == [["开展安全检查9次"]]  # 安全 (safety) and 检查 (enforcement): words do not settle it
+    by_quote = {m.quote: m for m in extraction.metrics}
+    assert by_quote["调解矛盾纠纷15起"].category == "disputes_petitions"  # settled by its words
+    assert by_quote["举办讲座2期"].category == "study_training"
+    assert by_quote["开展安全检查9次"].category == "other"  # the scripted model's answer
+    assert all(m.label_source == "code" for m in extraction.metrics) and extraction.fallbacks == 0
+    assert not any(task == "Metrics" for task, _ in backend.calls)
 
 
 def test_truncated_answers_split_the_batch_until_it_fits():
@@ -207,7 +220,7 @@ def test_pipeline_run_events_skip_and_partial_exit_code(tmp_path, fake_embedded)
     assert len(again.skipped) == 5 and sum(isinstance(e, Skipped) for e in events) == 5
 
     def broken(task, model, messages):
-        return ModelOutputError("nonsense") if task == "Metrics" else plausible(task, model, messages)
+        return ModelOutputError("nonsense") if task.startswith("Metric") else plausible(task, model, messages)
 
     partial = run([SMALL], settings, force=True, model_backend=ScriptedBackend(broken))
     assert partial.exit_code == 1 and partial.partial == [str(SMALL)]

@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .schemas import Namer
+
 Mode = Literal["tools", "json_schema", "json", "md_json"]
 
 LOCAL_MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m"
@@ -48,6 +50,8 @@ class Settings(BaseSettings):
     max_retry_seconds: float = Field(default=300.0, gt=0, description="total retry budget per request")
     max_reasks: int = Field(default=1, ge=0, description="re-asks after a validation failure")
     max_tokens: int = Field(default=1024, ge=16)
+    names: Namer = Field(default="code", description="who names metrics: code (measured better than the "
+                         "embedded model) or the model (each name checked against its own item)")
     temperature: float = 0.0
     # Embedded model.
     model_path: Path | None = Field(default=None, description="a GGUF to serve instead of the shipped one")

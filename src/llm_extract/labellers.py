@@ -39,7 +39,14 @@ from .issuers import read_metadata, settle
 from .llm import Backend
 from .prompts import Prompts
 from .proposals import MetricBatch, MetricCandidate, ProblemItem
-from .schemas import LabelSource, MetricCategory, ReportMeta, SectionCategory, Usage
+from .schemas import (
+    LabelSource,
+    MetricCategory,
+    Namer,
+    ReportMeta,
+    SectionCategory,
+    Usage,
+)
 from .segment import SectionSpan
 
 HEAD_CHARS = 400
@@ -60,10 +67,11 @@ def code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def extraction_version(prompts: Prompts) -> str:
-    """What decides a model extraction besides the model: prompt templates, answer schemas and
-    the deciding code, as one content hash."""
-    return hashlib.sha256(f"{prompts.version}:{schema_version()}:{code_version()}".encode()).hexdigest()[:16]
+def extraction_version(prompts: Prompts, names: Namer = "code") -> str:
+    """What decides a model extraction besides the model: prompt templates, answer schemas, the
+    deciding code and who names metrics, as one content hash."""
+    key = f"{prompts.version}:{schema_version()}:{code_version()}:names={names}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -96,11 +104,13 @@ class Labeller(Protocol):
 class LLMLabeller:
     """Asks the model, through prompts/ templates, for what needs language."""
 
-    def __init__(self, backend: Backend, prompts: Prompts, model: str, reasks: int = 1) -> None:
+    def __init__(self, backend: Backend, prompts: Prompts, model: str, reasks: int = 1,
+                 names: Namer = "code") -> None:
         self.backend = backend
         self.prompts = prompts
         self.name = model
-        self.version = extraction_version(prompts)
+        self.names = names
+        self.version = extraction_version(prompts, names)
         self.reasks = reasks  # how many times the backend re-asks an invalid answer
 
     def section_categories(self, spans: list[SectionSpan]) -> tuple[dict[int, SectionCategory], Usage]:
@@ -128,6 +138,27 @@ class LLMLabeller:
         return MetadataResult(settle(read_metadata(text), said), rejected), usage
 
     def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricName], Usage]:
+        if self.names == "code":
+            return self._metric_categories(batch)
+        return self._metric_names(batch)
+
+    def _metric_categories(self, batch: MetricBatch) -> tuple[list[MetricName], Usage]:
+        """Code names every item; the model categorises only the items whose words settle no category."""
+        labels = [code_label(item) for item in batch.items]
+        open_items = [k for k, item in enumerate(batch.items) if settled_category(item.context) is None]
+        if not open_items:
+            return labels, Usage()
+        shown = [{"id": n + 1, "shown": batch.items[k].shown} for n, k in enumerate(open_items)]
+        answer, usage = self.backend.complete(
+            numbered("MetricCategories", MetricCategory, len(shown)),
+            self.prompts.messages("metric_categories", candidates=shown),
+        )
+        for k, category in zip(open_items, answers_in_order(answer, len(shown))):
+            labels[k] = MetricName(labels[k].name, category, "code")
+        return labels, usage
+
+    def _metric_names(self, batch: MetricBatch) -> tuple[list[MetricName], Usage]:
+        """The model names and categorises every item; names are checked against their own item."""
         items = batch.items
         context: dict[str, Any] = {"contexts": [i.context for i in items], "reasks": self.reasks}
         answer, usage = self.backend.complete(
@@ -148,7 +179,7 @@ class LLMLabeller:
         return answers_in_order(answer, len(items)), usage
 
 
-def code_label(item: MetricCandidate, source: LabelSource = "rules") -> MetricName:
+def code_label(item: MetricCandidate, source: LabelSource = "code") -> MetricName:
     """What code alone calls the item (names.code_name); the category its words settle, else other."""
     name = item.code_name or item.candidate.quantity.unit
     return MetricName(name=name, category=settled_category(item.context) or "other", source=source)

@@ -101,7 +101,7 @@ def identity(settings: Settings, backend: BackendKind, prompts: Prompts | None =
     if backend == "rules":
         rules = RulesLabeller()
         return Identity(rules.name, rules.version)
-    return Identity(settings.resolved_model(), extraction_version(prompts or Prompts()))
+    return Identity(settings.resolved_model(), extraction_version(prompts or Prompts(), settings.names))
 
 
 @contextlib.contextmanager
@@ -117,7 +117,9 @@ def open_labeller(settings: Settings, backend: BackendKind = "llm", prompts: Pro
         return
     with _endpoint(settings) as (base_url, api_key):
         client = model_backend or InstructorBackend(settings, base_url, api_key)
-        yield LLMLabeller(client, prompts or Prompts(), settings.resolved_model(), settings.max_reasks), base_url
+        labeller = LLMLabeller(client, prompts or Prompts(), settings.resolved_model(), settings.max_reasks,
+                               settings.names)
+        yield labeller, base_url
 
 
 @contextlib.contextmanager

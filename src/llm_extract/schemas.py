@@ -22,9 +22,12 @@ ProblemCategory = Literal[
 ]
 # Who issued the report: decided by code from the issuer's own words (see `issuers`).
 IssuerLevel = Literal["township", "county_department", "county_government", "other"]
-# Where a stored label came from: the model's answer, the code fallback after the model's answer
-# failed its check against its own item, or the code-only baseline.
-LabelSource = Literal["model", "fallback", "rules"]
+# Where a stored metric name came from: the model's answer; code's, after the model's failed its
+# check against its own item (a fallback, counted); or code's by design (see Settings.names).
+LabelSource = Literal["model", "fallback", "code"]
+# Who names metrics: code (the default: measured better than the embedded model, see README) or
+# the model, every name checked against its own item.
+Namer = Literal["code", "model"]
 
 
 class Alignment(StrEnum):

@@ -197,7 +197,7 @@ def render_markdown(results: list[EvalResult], previous: dict[str, dict[str, flo
     for report in results[0].per_report:
         per = [flatten(r.per_report[report]) for r in results]
         for key in headline:
-            lines.append(f"| {report[:3]} | {key} | " + " | ".join(_fmt(p[key]) for p in per) + " |")
+            lines.append(f"| {report[:3]} | {key} | " + " | ".join(_fmt(p.get(key)) for p in per) + " |")
     return "\n".join(lines) + "\n"
 
 
