@@ -1,0 +1,60 @@
+"""Issuer level, township and county by the grammar of administrative names (composed names)."""
+
+from __future__ import annotations
+
+import pytest
+
+from llm_extract.issuers import county_of, issuer_level, read_metadata, settle, township_of
+from llm_extract.schemas import ReportMeta
+
+
+@pytest.mark.parametrize(("issuer", "level", "township", "county"), [
+    ("东山县石桥镇人民政府", "township", "石桥镇", "东山县"),
+    ("中共东山县石桥镇委员会、东山县石桥镇人民政府", "township", "石桥镇", "东山县"),
+    ("南川市北湖区河口街道办事处", "township", "河口街道", "北湖区"),
+    ("西岭乡人民政府", "township", "西岭乡", None),
+    ("东山县青禾片区管理局", "township", "青禾片区", "东山县"),
+    ("东山县司法局", "county_department", None, "东山县"),
+    ("南川市北湖区市场监督管理局", "county_department", None, "北湖区"),
+    ("东山县人民政府办公室", "county_department", None, "东山县"),
+    ("北湖区人民政府", "county_government", None, "北湖区"),
+    ("中共东山县委", "county_government", None, "东山县"),
+    ("白云旗人民政府", "county_government", None, "白云旗"),
+    ("南川市人民政府", "other", None, None),
+])
+def test_level_township_and_county_follow_from_the_name(issuer, level, township, county):
+    assert issuer_level(issuer) == level
+    assert (township_of(issuer) if level == "township" else None) == township
+    assert county_of(issuer) == county
+
+
+def test_areas_ending_in_qu_below_a_county_are_not_counties():
+    assert county_of("青禾片区管理局") is None
+    assert county_of("东山县河湾社区居委会") == "东山县"
+
+
+def test_code_reads_issuer_title_year_and_signature_date():
+    text = ("东山县司法局\n关于2023年度法治政府建设工作情况的报告\n\n2023年，我局坚持……开展普法宣传12次。\n\n"
+            "东山县司法局\n2024年1月15日\n")
+    meta = read_metadata(text)
+    assert (meta.issuer, meta.issuer_level, meta.township, meta.county, meta.year, str(meta.report_date)) == (
+        "东山县司法局", "county_department", None, "东山县", 2023, "2024-01-15")
+
+
+def test_a_title_that_names_a_township_without_an_issuer_line():
+    meta = read_metadata("\n石桥镇2022年法治政府建设情况报告\n\n今年，我镇……\n")
+    assert (meta.township, meta.issuer, meta.issuer_level, meta.year) == ("石桥镇", None, "township", 2022)
+
+
+def test_a_department_title_is_not_read_as_a_township():
+    meta = read_metadata("东山县住房和城乡建设局2023年法治政府建设年度报告\n\n正文。\n")
+    assert meta.township is None
+
+
+def test_the_model_fills_only_what_code_did_not_find_and_never_a_township_for_a_department():
+    code = ReportMeta(issuer="东山县司法局", year=2023)
+    said = ReportMeta(township="东山县司法局", county="东山", year=2022, issuer="别的局")
+    meta = settle(code, said)
+    assert (meta.issuer, meta.year, meta.township, meta.county, meta.issuer_level) == (
+        "东山县司法局", 2023, None, "东山县", "county_department")
+    assert settle(ReportMeta(), ReportMeta(township="石桥镇", county="东山县")).issuer_level == "township"
