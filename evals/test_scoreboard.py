@@ -29,13 +29,13 @@ def test_board_reports_no_threshold_failures(board):
 
 
 def test_model_earns_its_place(board):
-    """At least the baseline on detection and metadata (code reads most metadata itself; the
-    model fills what code cannot find); better on what code cannot do."""
+    """Better than code alone where the model labels (the categories code's words do not settle);
+    at least code alone where code decides and the model only fills gaps (detection, metadata,
+    metric names, which code gives by default because it measured better than this model)."""
     llm, rules = board.results["llm"].flat(), board.results["rules"].flat()
-    assert llm["metrics.f1"] >= rules["metrics.f1"]
-    assert (llm["metadata.accuracy"] or 0) >= (rules["metadata.accuracy"] or 0)
-    for key in ("metrics.category_accuracy", "problems.category_accuracy",
-                "sections.category_accuracy", "metrics.name_similarity"):
+    for key in ("metrics.f1", "metadata.accuracy", "metrics.name_similarity"):
+        assert (llm[key] or 0) >= (rules[key] or 0), key
+    for key in ("metrics.category_accuracy", "problems.category_accuracy", "sections.category_accuracy"):
         assert (llm[key] or 0) > (rules[key] or 0), key
 
 

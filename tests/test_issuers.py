@@ -51,6 +51,12 @@ def test_a_department_title_is_not_read_as_a_township():
     assert meta.township is None
 
 
+def test_issuer_and_date_come_only_from_header_and_signature_lines():
+    said = ReportMeta(issuer="石桥镇人民政府", township="石桥镇")  # named in the body, not a header
+    meta = settle(ReportMeta(year=2023), said)
+    assert (meta.issuer, meta.township, meta.issuer_level) == (None, "石桥镇", "township")
+
+
 def test_the_model_fills_only_what_code_did_not_find_and_never_a_township_for_a_department():
     code = ReportMeta(issuer="东山县司法局", year=2023)
     said = ReportMeta(township="东山县司法局", county="东山", year=2022, issuer="别的局")

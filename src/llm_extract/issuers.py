@@ -159,10 +159,13 @@ def read_metadata(text: str) -> ReportMeta:
 
 
 def settle(code: ReportMeta, model: ReportMeta | None = None) -> ReportMeta:
-    """Code's exact readings first, the model's (already checked against the text) where code
-    found nothing; then level, township and county follow from the issuer by grammar."""
+    """Code's exact readings first; the model's (already checked against the text) only for what
+    needs reading the body: township and county when the title and issuer lines do not name
+    them, and the year when no title or opening gives it. The issuer and the date are what the
+    header and signature lines say, or nothing: a body named in the running text is not an issuer.
+    Then level, township and county follow from the issuer by grammar."""
     model = model or ReportMeta()
-    issuer = code.issuer or model.issuer
+    issuer = code.issuer
     level: IssuerLevel | None = issuer_level(issuer) if issuer else None
     named_township = code.township or model.township
     if level is None and named_township:
@@ -173,7 +176,7 @@ def settle(code: ReportMeta, model: ReportMeta | None = None) -> ReportMeta:
         township = township_of(township) if township else None
     county = (county_of(issuer) if issuer else None) or code.county or _county_name(model.county)
     return ReportMeta(township=township, county=county, year=code.year or model.year, issuer=issuer,
-                      report_date=code.report_date or model.report_date, issuer_level=level)
+                      report_date=code.report_date, issuer_level=level)
 
 
 def _county_name(value: str | None) -> str | None:
