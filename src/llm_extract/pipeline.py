@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Literal
 
 from .config import Settings
-from .documents import Document, discover, load
-from .errors import EndpointError, InputError
+from .dbfile import run_lock
+from .documents import Document, find_reports, load
+from .errors import EndpointError, InputError, StoreError
 from .extract import extract_document
 from .labellers import Labeller, LLMLabeller, RulesLabeller, extraction_version
 from .llm import InstructorBackend
@@ -74,42 +75,72 @@ def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", 
     """Extract every report under paths into settings.db; see RunSummary.exit_code."""
     emit = on_event or (lambda _kind, _data: None)
     started = time.monotonic()
-    files, bad = discover(paths)
+    found = find_reports(paths)
     run_id = uuid.uuid4().hex[:12]
-    with Store(settings.db) as store:
-        model = "rules" if backend == "rules" else settings.resolved_model()
-        version = RulesLabeller.version if backend == "rules" else extraction_version(prompts or Prompts())
-        summary = RunSummary(run_id=run_id, model=model, prompt_version=version)
-        for path, reason in bad:
-            summary.failed.append((str(path), reason))
-            emit("failed", {"path": str(path), "reason": reason})
-        docs = []
-        for path in files:
-            try:
-                doc = load(path)
-            except InputError as exc:
-                summary.failed.append((str(path), str(exc)))
-                emit("failed", {"path": str(path), "reason": str(exc)})
-                continue
-            if not force and store.is_current(doc.doc_id, model, version):
-                summary.skipped.append(str(path))
-                emit("skipped", {"path": str(path)})
-                continue
-            docs.append(doc)
+    model = "rules" if backend == "rules" else settings.resolved_model()
+    version = RulesLabeller.version if backend == "rules" else extraction_version(prompts or Prompts())
+    summary = RunSummary(run_id=run_id, model=model, prompt_version=version)
+    for path, note in found.notes:
+        emit("note", {"path": str(path), "note": note})
+    for path, reason in found.bad:
+        summary.failed.append((str(path), reason))
+        emit("failed", {"path": str(path), "reason": reason})
+    # The database is opened only for short spells (here, and per document in _extract_all) so that
+    # sql, show and export can read between them; run_lock keeps a second run out meanwhile.
+    with run_lock(settings.db):
+        with _open_store(settings, emit) as store:
+            store.mark_interrupted_runs()  # under run_lock, a run without finished_at was killed
+            docs = []
+            seen: dict[str, str] = {}  # doc_id -> where it was found in this run
+            for path in found.files:
+                try:
+                    doc = load(path)
+                except InputError as exc:
+                    summary.failed.append((str(path), str(exc)))
+                    emit("failed", {"path": str(path), "reason": str(exc)})
+                    continue
+                if doc.doc_id in seen:  # the same bytes at a second path: one document
+                    summary.skipped.append(str(doc.path))
+                    emit("skipped", {"path": str(doc.path), "same_as": seen[doc.doc_id]})
+                    continue
+                seen[doc.doc_id] = str(doc.path)
+                if not force and store.is_current(doc.doc_id, model, version):
+                    summary.skipped.append(str(doc.path))
+                    emit("skipped", {"path": str(doc.path)})
+                    continue
+                docs.append(doc)
+            store.record_paths(seen)  # before any save: a renamed file keeps its rows under its new name
+            if docs:
+                store.start_run(run_id, settings.base_url, model)
         emit("start", {"total": len(docs)})
         if docs:
-            store.start_run(run_id, settings.base_url, model)
+            status = "interrupted"
             try:
-                _extract_all(docs, settings, backend, prompts, store, summary, emit)
+                _extract_all(docs, settings, backend, prompts, summary, emit)
+                status = "aborted" if summary.aborted else "finished"
             finally:
-                store.finish_run(run_id, len(docs), len(summary.ok) + len(summary.partial), len(summary.failed),
-                                 summary.dropped, summary.usage.prompt_tokens, summary.usage.completion_tokens)
+                _finish_run(settings, summary, len(docs), status, emit)
     summary.seconds = time.monotonic() - started
     return summary
 
 
+def _open_store(settings: Settings, emit: Event) -> Store:
+    return Store(settings.db, wait=settings.lock_wait, on_wait=lambda message: emit("waiting", {"message": message}))
+
+
+def _finish_run(settings: Settings, summary: RunSummary, n_docs: int, status: str, emit: Event) -> None:
+    try:
+        with _open_store(settings, emit) as store:
+            store.finish_run(summary.run_id, n_docs, len(summary.ok) + len(summary.partial), len(summary.failed),
+                             summary.dropped, summary.usage.prompt_tokens, summary.usage.completion_tokens, status)
+    except StoreError:
+        if status != "interrupted":
+            raise
+        # Stopping on Ctrl-C matters more than this row; the next run marks it interrupted.
+
+
 def _extract_all(docs: list[Document], settings: Settings, backend: BackendKind, prompts: Prompts | None,
-                 store: Store, summary: RunSummary, emit: Event) -> None:
+                 summary: RunSummary, emit: Event) -> None:
     with open_labeller(settings, backend, prompts) as (labeller, _base_url):
         for doc in docs:
             emit("doc", {"path": str(doc.path), "chars": len(doc.text)})
@@ -122,7 +153,16 @@ def _extract_all(docs: list[Document], settings: Settings, backend: BackendKind,
                 summary.aborted = str(exc)
                 emit("failed", {"path": str(doc.path), "reason": str(exc)})
                 return
-            store.save(extraction, doc.text, summary.run_id, summary.model, summary.prompt_version)
+            try:
+                with _open_store(settings, emit) as store:  # held only while this document is written
+                    store.save(extraction, doc.text, summary.run_id, summary.model, summary.prompt_version)
+            except StoreError as exc:
+                # The database, not this document, is the problem (held by a reader for too long, or
+                # damaged): stop, keeping every document saved so far.
+                summary.failed.append((str(doc.path), str(exc)))
+                summary.aborted = str(exc)
+                emit("failed", {"path": str(doc.path), "reason": str(exc)})
+                return
             (summary.partial if extraction.failed_steps else summary.ok).append(str(doc.path))
             summary.metrics += len(extraction.metrics)
             summary.problems += len(extraction.problems)

@@ -6,16 +6,20 @@ migrations, never rename or drop.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import duckdb
 
+from . import dbfile
 from .errors import StoreError
+from .readonly import reading_statement
 from .schemas import Extraction, MetricRecord, ProblemRecord, ReportMeta, SectionRecord
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -72,7 +76,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE metrics ADD COLUMN township VARCHAR;
         ALTER TABLE problems ADD COLUMN township VARCHAR;
     """),
+    # running | finished | aborted | interrupted. A run killed outright cannot say so itself; the
+    # next run marks it (Store.mark_interrupted_runs). Runs from before this column were finished
+    # unless finished_at is NULL.
+    ("005_run_status", """
+        ALTER TABLE runs ADD COLUMN status VARCHAR;
+        UPDATE runs SET status = 'finished' WHERE finished_at IS NOT NULL;
+    """),
 ]
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def _file_errors(method: Method) -> Method:
+    """Run a Store method under dbfile.errors: a damaged file or a lock is one StoreError line and
+    Ctrl-C inside DuckDB is KeyboardInterrupt."""
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with dbfile.errors(self.path, self.con):
+            return method(self, *args, **kwargs)
+    return cast(Method, wrapper)
 
 
 def now() -> datetime:
@@ -81,23 +104,27 @@ def now() -> datetime:
 
 
 class Store:
-    def __init__(self, path: Path, read_only: bool = False) -> None:
+    """One connection to the database file. Open it for as short a time as the work allows: while
+    it is open for writing no other process can read the file (see dbfile)."""
+
+    def __init__(self, path: Path, read_only: bool = False, wait: float | None = None,
+                 on_wait: Callable[[str], None] | None = None) -> None:
+        """wait: seconds to wait for another process that has the file (default dbfile.READ_WAIT)."""
         self.path = path
-        try:
-            if read_only:
-                if not path.exists():
-                    raise StoreError(f"no database at {path}; run `llm-extract run` first or pass --db")
-                # No file access either: COPY … TO and friends are refused on this connection.
-                self.con = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.con = duckdb.connect(str(path))
+        if read_only and not path.exists():
+            raise StoreError(f"no database at {path}; run `llm-extract run` first or pass --db")
+        self.con = dbfile.connect(path, read_only=read_only, wait=dbfile.READ_WAIT if wait is None else wait,
+                                  on_wait=on_wait)
+        if not read_only:
+            try:
                 self.migrate()
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open {path}: {' '.join(str(exc).split())[:200]}") from exc
+            except BaseException:
+                self.con.close()
+                raise
 
     def close(self) -> None:
-        self.con.close()
+        with dbfile.errors(self.path, self.con):  # closing checkpoints: it writes the file
+            self.con.close()
 
     def __enter__(self) -> Store:
         return self
@@ -106,6 +133,7 @@ class Store:
         self.close()
 
     # --- schema -----------------------------------------------------------------------------
+    @_file_errors
     def migrate(self) -> list[str]:
         self.con.execute("CREATE TABLE IF NOT EXISTS migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
         done = {row[0] for row in self.con.execute("SELECT name FROM migrations").fetchall()}
@@ -130,6 +158,7 @@ class Store:
         self.con.execute("COMMIT")
 
     # --- documents --------------------------------------------------------------------------
+    @_file_errors
     def is_current(self, doc_id: str, model: str, prompt_version: str) -> bool:
         """An unchanged file already extracted with this model and prompt version."""
         row = self.con.execute(
@@ -138,6 +167,45 @@ class Store:
         ).fetchone()
         return row is not None
 
+    @_file_errors
+    def record_paths(self, seen: dict[str, str]) -> None:
+        """Record where documents (doc_id -> resolved path) were seen, before any is extracted.
+
+        A document is its bytes; a path is where it was last seen. So a stored document moves to
+        the path it was seen at (a renamed file keeps its rows), and a different document stored
+        at that path is an older version of that file, replaced by the one seen there, and goes.
+        Only documents already stored are moved; a path whose new content is still to be
+        extracted keeps its old rows until `save` replaces them, so an interrupted run loses none.
+        """
+        if not seen:
+            return
+        with self.transaction():
+            self.con.execute("CREATE OR REPLACE TEMP TABLE seen (doc_id VARCHAR, path VARCHAR)")
+            self.con.executemany("INSERT INTO seen VALUES (?, ?)", [[d, p] for d, p in seen.items()])
+            self.con.execute("UPDATE documents SET path = seen.path FROM seen WHERE documents.doc_id = seen.doc_id")
+            self.con.execute(
+                """CREATE OR REPLACE TEMP TABLE stale AS
+                   SELECT d.doc_id FROM documents d JOIN seen s ON d.path = s.path
+                   WHERE d.doc_id NOT IN (SELECT doc_id FROM seen)
+                     AND s.doc_id IN (SELECT doc_id FROM documents)""")
+            for table in ("metrics", "problems", "sections", "documents"):
+                self.con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM stale)")
+            self.con.execute("DROP TABLE seen")
+            self.con.execute("DROP TABLE stale")
+
+    @_file_errors
+    def find_documents(self, key: str) -> list[tuple[str, str]]:
+        """(doc_id, path) of the documents KEY names: a doc_id prefix, a file name or part of one,
+        or a path. Literal text: `_` and `%` are characters, not wildcards. An exact name or path
+        wins over a partial one."""
+        rows = [(str(d), str(p)) for d, p in self.con.execute("SELECT doc_id, path FROM documents ORDER BY path").fetchall()]
+        resolved = os.path.realpath(key)
+        exact = [(d, p) for d, p in rows if p in (key, resolved) or os.path.basename(p) == key or p.endswith(os.sep + key)]
+        if exact:
+            return exact
+        return [(d, p) for d, p in rows if d.startswith(key) or key in os.path.basename(p)]
+
+    @_file_errors
     def save(self, extraction: Extraction, text: str, run_id: str, model: str, prompt_version: str) -> None:
         """Replace everything stored for this document (or for an older version of its file)."""
         doc_id = extraction.doc_id
@@ -173,6 +241,7 @@ class Store:
             [[doc_id, *row.values()] for row in rows],
         )
 
+    @_file_errors
     def load_extraction(self, doc_id: str) -> Extraction | None:
         """Read a stored extraction back as the same type the extractor returns."""
         doc = self.query("SELECT * FROM documents WHERE doc_id = ?", [doc_id])
@@ -190,28 +259,45 @@ class Store:
         )
 
     # --- runs ---------------------------------------------------------------------------------
+    @_file_errors
     def start_run(self, run_id: str, base_url: str | None, model: str) -> None:
-        self.con.execute("INSERT INTO runs (run_id, started_at, base_url, model) VALUES (?, ?, ?, ?)",
+        self.con.execute("INSERT INTO runs (run_id, started_at, base_url, model, status) VALUES (?, ?, ?, ?, 'running')",
                          [run_id, now(), base_url, model])
 
+    @_file_errors
     def finish_run(self, run_id: str, n_docs: int, n_ok: int, n_failed: int, n_dropped: int,
-                   prompt_tokens: int, completion_tokens: int) -> None:
+                   prompt_tokens: int, completion_tokens: int, status: str = "finished") -> None:
         self.con.execute(
             """UPDATE runs SET finished_at = ?, n_docs = ?, n_ok = ?, n_failed = ?, n_dropped = ?,
-               prompt_tokens = ?, completion_tokens = ? WHERE run_id = ?""",
-            [now(), n_docs, n_ok, n_failed, n_dropped, prompt_tokens, completion_tokens, run_id])
+               prompt_tokens = ?, completion_tokens = ?, status = ? WHERE run_id = ?""",
+            [now(), n_docs, n_ok, n_failed, n_dropped, prompt_tokens, completion_tokens, status, run_id])
+
+    @_file_errors
+    def mark_interrupted_runs(self) -> int:
+        """Close the rows of runs that were killed (no finished_at), with what they saved: their
+        last saved document's time and count. Call only while holding dbfile.run_lock, when no
+        other run can be live."""
+        return len(self.con.execute(
+            """UPDATE runs SET status = 'interrupted',
+                   finished_at = coalesce((SELECT max(extracted_at) FROM documents d WHERE d.run_id = runs.run_id), started_at),
+                   n_ok = (SELECT count(*) FROM documents d WHERE d.run_id = runs.run_id)
+               WHERE finished_at IS NULL RETURNING run_id""").fetchall())
 
     # --- reading ------------------------------------------------------------------------------
+    @_file_errors
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         cursor = self.con.execute(sql, params or [])
         columns = [c[0] for c in cursor.description or []]
         return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
     def query_table(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A user's query (`llm-extract sql`): one statement that only reads, or StoreError."""
+        statement = reading_statement(sql)
         try:
-            cursor = self.con.execute(sql)
-            columns = [c[0] for c in cursor.description or []]
-            return columns, cursor.fetchall()
+            with dbfile.errors(self.path, self.con):
+                cursor = self.con.execute(statement)
+                columns = [c[0] for c in cursor.description or []]
+                return columns, cursor.fetchall()
         except duckdb.Error as exc:
             raise StoreError(_sql_error(exc)) from exc
 
