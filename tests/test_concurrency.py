@@ -32,12 +32,12 @@ def _wait_for_ok(proc: subprocess.Popen[str], seen: list[str]) -> None:
 
 
 @contextmanager
-def _holding(db: Path, read_only: bool) -> Iterator[None]:
-    """Another process with the database open (as a run or a reader would have it)."""
+def _holding(db: Path, read_only: bool, seconds: float = 2) -> Iterator[None]:
+    """Another process with the database open for some seconds (as a run or a reader would)."""
     holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; "
                                "c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'ro'); "
                                "print('held', flush=True); time.sleep(float(sys.argv[3]))",
-                               str(db), "ro" if read_only else "rw", "2"], stdout=subprocess.PIPE, text=True)
+                               str(db), "ro" if read_only else "rw", str(seconds)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         yield
@@ -92,10 +92,23 @@ def test_the_lock_message_is_printed_whole_with_what_to_do(tmp_path):
 def test_a_run_waits_for_a_reader_to_finish(tmp_path):
     db = rules_db(tmp_path, REPORT)
     folder = copy_reports(tmp_path / "in")
-    with _holding(db, read_only=True):
+    with _holding(db, read_only=True, seconds=6):  # longer than the run takes to start
         result = cli("run", str(folder), "--backend", "rules", "--db", "x.duckdb", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert "waiting for the database" in result.stderr
     assert "4 extracted" in result.stderr and "1 skipped" in result.stderr
+
+
+def test_a_run_that_cannot_get_the_database_stops_with_one_line(tmp_path):
+    db = rules_db(tmp_path, REPORT)
+    folder = copy_reports(tmp_path / "in")
+    with _holding(db, read_only=True, seconds=8):
+        result = cli("run", str(folder), "--backend", "rules", "--db", "x.duckdb", cwd=tmp_path,
+                     LLM_EXTRACT_LOCK_WAIT="0.5")
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "in use by another process" in errors[0] and "run the same command again" in errors[0]
+    assert "Traceback" not in result.stderr
 
 
 def test_a_second_run_on_the_same_database_is_refused_while_the_first_writes(tmp_path):
@@ -147,3 +160,33 @@ def test_ctrl_c_during_a_run_always_ends_with_the_message_and_130(tmp_path):
         assert "Traceback" not in rest and "interrupted after" in rest, rest
     statuses = {row[0] for row in _runs(tmp_path / "x.duckdb")}
     assert statuses == {"interrupted"}
+
+
+def _can_read(db: Path) -> bool:
+    """Whether another process can open the database right now."""
+    probe = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True).close()",
+                            str(db)], capture_output=True, text=True, timeout=60)
+    return probe.returncode == 0
+
+
+def test_the_writer_holds_the_file_only_while_documents_come_fast(tmp_path, monkeypatch, report_texts):
+    from llm_extract.evaluate import gold_as_extraction
+    from llm_extract.gold import load_gold_dir
+    from llm_extract.store import Writer
+
+    name = "000_bfd2e8a3485ea91a.txt"
+    gold = load_gold_dir(Path(__file__).resolve().parents[1] / "gold")[name]
+    db = tmp_path / "w.duckdb"
+
+    def extraction(doc_id: str, seconds: float):
+        return gold_as_extraction(gold, doc_id=doc_id).model_copy(update={"path": doc_id, "seconds": seconds})
+
+    with Writer(db) as writer:
+        writer.save(extraction("slow", 30.0), report_texts[name], "r", "m", "v")  # a model's document
+        assert writer.store is None and _can_read(db)
+        writer.save(extraction("fast1", 0.01), report_texts[name], "r", "m", "v")  # the rules backend's
+        assert writer.store is not None and not _can_read(db)
+        monkeypatch.setattr(Writer, "HOLD", 0.0)
+        writer.save(extraction("fast2", 0.01), report_texts[name], "r", "m", "v")  # held long enough
+        assert writer.store is None and _can_read(db)
+    assert _can_read(db)

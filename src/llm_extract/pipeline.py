@@ -21,7 +21,7 @@ from .labellers import Labeller, LLMLabeller, RulesLabeller, extraction_version
 from .llm import InstructorBackend
 from .prompts import Prompts
 from .schemas import Extraction, Usage
-from .store import Store
+from .store import Store, Writer
 
 BackendKind = Literal["llm", "rules"]
 Event = Callable[[str, dict[str, object]], None]
@@ -85,25 +85,29 @@ def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", 
     for path, reason in found.bad:
         summary.failed.append((str(path), reason))
         emit("failed", {"path": str(path), "reason": reason})
-    # The database is opened only for short spells (here, and per document in _extract_all) so that
-    # sql, show and export can read between them; run_lock keeps a second run out meanwhile.
+    loaded = []
+    seen: dict[str, str] = {}  # doc_id -> where it was found in this run
+    for path in found.files:
+        try:
+            doc = load(path)
+        except InputError as exc:
+            summary.failed.append((str(path), str(exc)))
+            emit("failed", {"path": str(path), "reason": str(exc)})
+            continue
+        if doc.doc_id in seen:  # the same bytes at a second path: one document
+            summary.skipped.append(str(doc.path))
+            emit("skipped", {"path": str(doc.path), "same_as": seen[doc.doc_id]})
+            continue
+        seen[doc.doc_id] = str(doc.path)
+        loaded.append(doc)
+    # The database is opened only for short spells (here, and while documents are written in
+    # _extract_all) so that sql, show and export can read between them; run_lock keeps a second
+    # run out meanwhile.
     with run_lock(settings.db):
         with _open_store(settings, emit) as store:
             store.mark_interrupted_runs()  # under run_lock, a run without finished_at was killed
             docs = []
-            seen: dict[str, str] = {}  # doc_id -> where it was found in this run
-            for path in found.files:
-                try:
-                    doc = load(path)
-                except InputError as exc:
-                    summary.failed.append((str(path), str(exc)))
-                    emit("failed", {"path": str(path), "reason": str(exc)})
-                    continue
-                if doc.doc_id in seen:  # the same bytes at a second path: one document
-                    summary.skipped.append(str(doc.path))
-                    emit("skipped", {"path": str(doc.path), "same_as": seen[doc.doc_id]})
-                    continue
-                seen[doc.doc_id] = str(doc.path)
+            for doc in loaded:
                 if not force and store.is_current(doc.doc_id, model, version):
                     summary.skipped.append(str(doc.path))
                     emit("skipped", {"path": str(doc.path)})
@@ -128,6 +132,10 @@ def _open_store(settings: Settings, emit: Event) -> Store:
     return Store(settings.db, wait=settings.lock_wait, on_wait=lambda message: emit("waiting", {"message": message}))
 
 
+def _writer(settings: Settings, emit: Event) -> Writer:
+    return Writer(settings.db, wait=settings.lock_wait, on_wait=lambda message: emit("waiting", {"message": message}))
+
+
 def _finish_run(settings: Settings, summary: RunSummary, n_docs: int, status: str, emit: Event) -> None:
     try:
         with _open_store(settings, emit) as store:
@@ -141,7 +149,7 @@ def _finish_run(settings: Settings, summary: RunSummary, n_docs: int, status: st
 
 def _extract_all(docs: list[Document], settings: Settings, backend: BackendKind, prompts: Prompts | None,
                  summary: RunSummary, emit: Event) -> None:
-    with open_labeller(settings, backend, prompts) as (labeller, _base_url):
+    with open_labeller(settings, backend, prompts) as (labeller, _base_url), _writer(settings, emit) as writer:
         for doc in docs:
             emit("doc", {"path": str(doc.path), "chars": len(doc.text)})
             try:
@@ -154,8 +162,7 @@ def _extract_all(docs: list[Document], settings: Settings, backend: BackendKind,
                 emit("failed", {"path": str(doc.path), "reason": str(exc)})
                 return
             try:
-                with _open_store(settings, emit) as store:  # held only while this document is written
-                    store.save(extraction, doc.text, summary.run_id, summary.model, summary.prompt_version)
+                writer.save(extraction, doc.text, summary.run_id, summary.model, summary.prompt_version)
             except StoreError as exc:
                 # The database, not this document, is the problem (held by a reader for too long, or
                 # damaged): stop, keeping every document saved so far.
