@@ -38,7 +38,7 @@ def test_bad_files_get_a_reason(data, reason):
 def test_oversized_file_is_refused(tmp_path):
     path = tmp_path / "huge.txt"
     path.write_bytes(b"a" * (6 * 1024 * 1024))
-    with pytest.raises(InputError, match="MB"):
+    with pytest.raises(InputError, match="MiB"):
         load(path)
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from llm_extract.issuers import county_of, issuer_level, read_metadata, settle, township_of
+from llm_extract.issuers import (
+    county_of,
+    issuer_level,
+    read_metadata,
+    settle,
+    township_of,
+)
 from llm_extract.schemas import ReportMeta
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 import time
 from enum import Enum
@@ -13,6 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,10 +19,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from .config import Settings, load_settings
-from .errors import LlmExtractError
+from .errors import LlmExtractError, from_ctrl_c
+from .output import csv_rows, json_rows, shown
 
 app = typer.Typer(
     help="Grounded extraction of metrics, problems and structure from Chinese township "
@@ -39,6 +39,9 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB file.", envvar="LLM_EXTRACT_DB")]
+WaitOption = Annotated[Optional[float], typer.Option(
+    "--wait", min=0, envvar="LLM_EXTRACT_WAIT",
+    help="Seconds to wait while a run writes to the database (it lets readers in between documents) [default: 10].")]
 
 
 class Backend(str, Enum):
@@ -59,8 +62,20 @@ class ExportFormat(str, Enum):
 
 
 def _fail(exc: LlmExtractError, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    # Messages carry paths and SQL from the user: printed as text, never as markup.
+    err.print(f"[red]error:[/red] {escape(' '.join(str(exc).split()))}", highlight=False)
     return typer.Exit(code)
+
+
+def _exit_for(exc: BaseException) -> typer.Exit | None:
+    """How a reading command ends on exc: 130 after Ctrl-C, one line and 2 for our errors; None for
+    anything else (a bug, whose traceback is what we need)."""
+    if from_ctrl_c(exc):
+        err.print("interrupted", highlight=False)
+        return typer.Exit(130)
+    if isinstance(exc, LlmExtractError):
+        return _fail(exc)
+    return None
 
 
 def _settings(**flags: Any) -> Settings:
@@ -89,7 +104,16 @@ def run(
     Unchanged files already extracted with the same model and prompt version are skipped.
     Exit code: 0 all ok, 1 some files failed or came out partial, 2 the run was aborted.
     """
-    from .pipeline import DocDone, DocStarted, Event, Failed, Skipped, Started
+    from .pipeline import (
+        DocDone,
+        DocStarted,
+        Event,
+        Failed,
+        Note,
+        Skipped,
+        Started,
+        Waiting,
+    )
     from .pipeline import run as run_pipeline
 
     settings = _settings(db=db, base_url=base_url, model=model, api_key=api_key, mode=mode,
@@ -98,43 +122,52 @@ def run(
                         TimeElapsedColumn(), console=err, transient=False)
     state: dict[str, Any] = {"done": 0}
 
+    # Paths and reasons come from the file system and the user: escaped, never read as markup.
     def on_event(event: Event) -> None:
         if isinstance(event, Started):
             state["task"] = progress.add_task("extracting", total=event.total)
         elif isinstance(event, DocStarted):
-            progress.update(state["task"], description=Path(event.path).name)
+            progress.update(state["task"], description=escape(Path(event.path).name))
         elif isinstance(event, DocDone):
             state["done"] += 1
             e = event.extraction
             progress.advance(state["task"])
             progress.console.print(
-                f"{e.status}  {Path(event.path).name}: {len(e.metrics)} metrics, {len(e.problems)} problems, "
-                f"{e.dropped} dropped, {e.fallbacks} names from code, {e.seconds:.1f} s", highlight=False, markup=False)
+                f"{e.status}  {escape(shown(event.path))}: {len(e.metrics)} metrics, {len(e.problems)} problems, "
+                f"{e.dropped} dropped, {e.fallbacks} names from code, {e.seconds:.1f} s", highlight=False)
         elif isinstance(event, Failed):
-            progress.console.print(f"failed  {event.path}: {event.reason}", highlight=False, markup=False)
+            progress.console.print(f"[red]failed[/red]  {escape(shown(event.path))}: {escape(event.reason)}",
+                                   highlight=False)
         elif isinstance(event, Skipped):
-            progress.console.print(f"skipped {Path(event.path).name}: already extracted (use --force to redo)",
-                                   highlight=False, markup=False)
+            reason = (f"same content as {shown(event.same_as)}" if event.same_as
+                      else "already extracted (use --force to redo)")
+            progress.console.print(f"skipped {escape(shown(event.path))}: {escape(reason)}", highlight=False)
+        elif isinstance(event, Note):
+            progress.console.print(f"note  {escape(shown(event.path))}: {escape(event.note)}", highlight=False)
+        elif isinstance(event, Waiting):
+            progress.console.print(f"waiting for the database: {escape(event.message)}", highlight=False)
 
     try:
         with progress:
             summary = run_pipeline(paths, settings, backend=backend.value, force=force, on_event=on_event)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not from_ctrl_c(exc):
+            if isinstance(exc, LlmExtractError):
+                raise _fail(exc) from exc
+            raise
         total = progress.tasks[0].total if progress.tasks else 0
         err.print(f"interrupted after {state.get('done', 0)} of {total or 0:.0f} documents: those are saved, "
                   "the one in progress is not; run the same command again to continue", highlight=False)
         raise typer.Exit(130) from None
-    except LlmExtractError as exc:
-        raise _fail(exc) from exc
     done = len(summary.ok) + len(summary.partial)
     err.print(
         f"{done} extracted ({len(summary.partial)} partial), {len(summary.skipped)} skipped, "
         f"{len(summary.failed)} failed; {summary.metrics} metrics ({summary.fallbacks} names from code after "
         f"failing their check), {summary.problems} problems, {summary.dropped} dropped; {summary.usage.calls} model calls, "
         f"{summary.usage.prompt_tokens}+{summary.usage.completion_tokens} tokens; "
-        f"{summary.seconds:.1f} s → {settings.db}", highlight=False)
+        f"{summary.seconds:.1f} s → {escape(str(settings.db))}", highlight=False)
     if summary.aborted:
-        err.print(f"[red]aborted:[/red] {summary.aborted}", highlight=False)
+        err.print(f"[red]aborted:[/red] {escape(summary.aborted)}", highlight=False)
     raise typer.Exit(summary.exit_code)
 
 
@@ -142,28 +175,30 @@ def run(
 def sql(
     query: Annotated[str, typer.Argument(help="SQL over documents, sections, metrics, problems, runs, eval_runs.")],
     db: DbOption = Path("llm_extract.duckdb"),
-    format: Annotated[SqlFormat, typer.Option("--format", help="Output format.")] = SqlFormat.table,
+    format: Annotated[SqlFormat, typer.Option("--format", help="Output format (json: NaN and infinities are null).")] = SqlFormat.table,
+    wait: WaitOption = None,
 ) -> None:
-    """Run a read-only SQL query (writes and file access are refused)."""
+    """Run one read-only SQL statement: SELECT, WITH … SELECT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN
+    or a reading PRAGMA. Anything that writes, changes settings or touches files is refused."""
     from .store import Store
 
     try:
-        with Store(db, read_only=True) as store:
+        with Store(db, read_only=True, wait=wait) as store:
             columns, rows = store.query_table(query)
-    except LlmExtractError as exc:
-        raise _fail(exc) from exc
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
     if format is SqlFormat.json:
-        out.print_json(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=str))
+        sys.stdout.write(json_rows(columns, rows))
     elif format is SqlFormat.csv:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(columns)
-        writer.writerows(rows)
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(csv_rows(columns, rows))
     else:
-        table = Table(*columns)
+        table = Table()
+        for column in columns:
+            table.add_column(Text(column))
         for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+            table.add_row(*(Text("" if v is None else str(v)) for v in row))
         out.print(table)
 
 
@@ -172,50 +207,57 @@ def export(
     folder: Annotated[Path, typer.Argument(help="Folder to write one file per table into.")],
     db: DbOption = Path("llm_extract.duckdb"),
     format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.parquet,
+    wait: WaitOption = None,
 ) -> None:
     """Export documents, sections, metrics, problems and runs as parquet, csv or jsonl."""
     from .export import export_tables
 
     try:
-        written = export_tables(db, folder, format.value)
-    except LlmExtractError as exc:
-        raise _fail(exc) from exc
+        written = export_tables(db, folder, format.value, wait=wait)
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
     for path in written:
-        out.print(str(path), highlight=False)
+        out.print(str(path), highlight=False, markup=False)
 
 
 @app.command()
 def show(
     doc: Annotated[str, typer.Argument(help="A doc_id (or its prefix) or a file name.")],
     db: DbOption = Path("llm_extract.duckdb"),
+    wait: WaitOption = None,
 ) -> None:
     """Print one document's extraction as a tree: sections, metrics and problems."""
     from .store import Store
 
     try:
-        with Store(db, read_only=True) as store:
-            rows = store.query("SELECT doc_id FROM documents WHERE doc_id LIKE ? OR path LIKE ? ORDER BY path",
-                               [f"{doc}%", f"%{doc}%"])
-            if len(rows) != 1:
-                err.print(f"error: {len(rows)} documents match {doc!r}; give more of the doc_id or file name")
-                raise typer.Exit(2)
-            extraction = store.load_extraction(rows[0]["doc_id"])
-    except LlmExtractError as exc:
-        raise _fail(exc) from exc
-    assert extraction is not None  # the row was just found; not user input
+        with Store(db, read_only=True, wait=wait) as store:
+            matches = store.find_documents(doc)
+            extraction = store.load_extraction(matches[0][0]) if len(matches) == 1 else None
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
+    if extraction is None:
+        err.print(f"error: {len(matches)} documents match {escape(repr(doc))}; give more of the doc_id or file name",
+                  highlight=False)
+        raise typer.Exit(2)
+    # Titles, names and quotes are document text: Text objects, so brackets are never markup.
     meta = extraction.meta
-    tree = Tree(f"[bold]{extraction.title or extraction.path}[/bold]  {meta.township or '?'} · {meta.county or '?'} · "
-                f"{meta.year or '?'} · {meta.issuer or '?'} · {meta.report_date or '?'}")
+    tree = Tree(Text.assemble((extraction.title or shown(extraction.path), "bold"),
+                              f"  {meta.township or '?'} · {meta.county or '?'} · {meta.year or '?'} · "
+                              f"{meta.issuer or '?'} · {meta.report_date or '?'}  ", (shown(extraction.path), "dim")))
     nodes: dict[int | None, Tree] = {}
     for s in extraction.sections:
         parent = nodes.get(s.parent_id, tree)  # a missing parent hangs the node on the root
-        nodes[s.section_id] = parent.add(f"{s.number} {s.title}" + (f"  [dim]({s.category})[/dim]" if s.category else ""))
+        nodes[s.section_id] = parent.add(Text.assemble(f"{s.number} {s.title}", (f"  ({s.category})" if s.category else "", "dim")))
     for m in extraction.metrics:
         value = f"{m.value:g}" + (f"-{m.value_max:g}" if m.value_max is not None else "")
-        nodes.get(m.section_id, tree).add(
-            f"[cyan]{m.name}[/cyan] = {'~' if m.approx else ''}{value} {m.unit} [dim]{m.category} «{m.quote}» @{m.char_start}[/dim]")
+        nodes.get(m.section_id, tree).add(Text.assemble(
+            (m.name, "cyan"), f" = {'~' if m.approx else ''}{value} {m.unit} ", (f"{m.category} «{m.quote}» @{m.char_start}", "dim")))
     for p in extraction.problems:
-        nodes.get(p.section_id, tree).add(f"[yellow]问题[/yellow] {p.summary} [dim]{p.category} @{p.char_start}[/dim]")
+        nodes.get(p.section_id, tree).add(Text.assemble(("问题", "yellow"), f" {p.summary} ", (f"{p.category} @{p.char_start}", "dim")))
     out.print(tree)
 
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     mode: Mode | None = Field(default=None, description="instructor mode; None picks per endpoint")
     concurrency: int | None = Field(default=None, ge=1, le=64)
     db: Path = Path("llm_extract.duckdb")
+    # A run opens the database only to write a document; if readers (sql, show, export, another
+    # tool) have it open then, it waits this long for them before it stops, keeping what it saved.
+    lock_wait: float = Field(default=600.0, ge=0, description="seconds a run waits for readers to close the database")
     timeout: float = Field(default=120.0, gt=0, description="seconds per HTTP request")
     max_attempts: int = Field(default=5, ge=1, description="tries per request on transient errors")
     max_retry_seconds: float = Field(default=300.0, gt=0, description="total retry budget per request")

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .encoding import decode_bytes
 from .errors import InputError
 
 SUFFIXES = (".txt", ".md")
 # Larger files are not township reports; reading them whole would only waste memory.
 MAX_BYTES = 5 * 1024 * 1024
-# GB18030 is a superset of GBK and GB2312, so one attempt covers all three.
-ENCODINGS = ("utf-8", "gb18030")
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Document:
+    # Resolved and absolute: the same file has one path however it was named on the command line
+    # (a document is its bytes; this is where they were last seen).
     path: Path
     doc_id: str  # sha256 of the file bytes: a changed file is a new document
     text: str  # decoded, BOM removed, line endings normalised; offsets index this
@@ -28,26 +32,45 @@ class Document:
         return self.path.name
 
 
+@dataclass
+class Discovery:
+    files: list[Path] = field(default_factory=list)  # as found: the spelling given, joined with walked names
+    bad: list[tuple[Path, str]] = field(default_factory=list)  # (path, reason) of unusable paths
+    notes: list[tuple[Path, str]] = field(default_factory=list)  # (path, what to know) of files still read
+
+
 def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Expand folders to report files; return (files, [(path, reason)] for unusable paths)."""
-    files: list[Path] = []
-    bad: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
+    found = find_reports(paths)
+    return found.files, found.bad
+
+
+def find_reports(paths: list[Path]) -> Discovery:
+    """Expand folders to report files, each once; say which paths cannot be used and why, and
+    which symbolic links lead out of the folder they were found in."""
+    found = Discovery()
+    seen: set[str] = set()
+
+    def add(path: Path) -> None:
+        real = os.path.realpath(path)  # never raises; a loop is caught when the file is opened
+        if real not in seen:
+            seen.add(real)
+            found.files.append(path)
+
     for path in paths:
         if path.is_dir():
-            for found in _walk(path, bad):
-                if found.resolve() not in seen:
-                    seen.add(found.resolve())
-                    files.append(found)
+            root = os.path.realpath(path)
+            for file in _walk(path, found.bad):
+                if file.is_symlink() and os.path.commonpath([root, os.path.realpath(file)]) != root:
+                    found.notes.append((file, f"a symbolic link to {os.path.realpath(file)}, outside {path}; followed"))
+                add(file)
         elif path.is_file():
-            if path.resolve() not in seen:
-                seen.add(path.resolve())
-                files.append(path)
+            add(path)
         elif path.is_symlink():
-            bad.append((path, "broken symbolic link"))
+            found.bad.append((path, _link_problem(path)))
         else:
-            bad.append((path, "no such file or folder"))
-    return files, bad
+            found.bad.append((path, "no such file or folder"))
+    return found
 
 
 def _walk(root: Path, bad: list[tuple[Path, str]]) -> Iterator[Path]:
@@ -60,19 +83,23 @@ def _walk(root: Path, bad: list[tuple[Path, str]]) -> Iterator[Path]:
                 yield path
 
 
+def _link_problem(path: Path) -> str:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+    return "broken symbolic link"
+
+
 def decode(data: bytes) -> str:
     """Decode report bytes; raise InputError with the reason when they are not text."""
     if not data.strip():
         raise InputError("empty file")
-    if b"\x00" in data[:8192]:
-        raise InputError("binary file (NUL bytes), not text")
-    for encoding in ENCODINGS:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return normalise_newlines(text.removeprefix("\ufeff"))
-    raise InputError("cannot decode as UTF-8 or GB18030/GBK")
+    text = decode_bytes(data)
+    if not text.strip():  # U+3000, a lone BOM and other blanks count as nothing too
+        raise InputError("empty file (only blank characters)")
+    return normalise_newlines(text)
 
 
 def normalise_newlines(text: str) -> str:
@@ -81,19 +108,55 @@ def normalise_newlines(text: str) -> str:
 
 def load(path: Path) -> Document:
     """Read one report; every failure is an InputError naming the reason."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(f"file is {size / 1e6:.1f} MB; reports over {MAX_BYTES // 2**20} MiB are refused")
-        data = path.read_bytes()
-    except OSError as exc:
-        if path.is_symlink() and not path.exists():
-            raise InputError("broken symbolic link") from exc
-        raise InputError(exc.strerror or str(exc)) from exc
+    data = read_bounded(path)
     text = decode(data)
     if not _looks_like_text(text):
         raise InputError("binary file (mostly control characters), not text")
-    return Document(path=path, doc_id=hashlib.sha256(data).hexdigest(), text=text)
+    return Document(path=Path(os.path.realpath(path)), doc_id=hashlib.sha256(data).hexdigest(), text=text)
+
+
+def read_bounded(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_BYTES; InputError for anything else.
+
+    Opened without blocking and checked on the open descriptor, so a named pipe cannot stall the
+    run and a device (/dev/zero says its size is 0) is never read; the read stops at the limit
+    even if the file grows meanwhile.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError("symbolic link loop") from exc
+        if path.is_symlink() and not path.exists():
+            raise InputError("broken symbolic link") from exc
+        raise InputError(exc.strerror or str(exc)) from exc
+    with os.fdopen(fd, "rb") as file:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(f"not a regular file ({_kind(mode)})")
+        size = os.fstat(fd).st_size
+        if size > MAX_BYTES:
+            raise InputError(_too_big(size))
+        data = file.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise InputError(_too_big(len(data)))
+    return data
+
+
+def _too_big(size: int) -> str:
+    return f"file is {size / MIB:.1f} MiB; reports over {MAX_BYTES // MIB} MiB are refused"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a plain file"
 
 
 def _looks_like_text(text: str) -> bool:

@@ -1,5 +1,7 @@
 """One root exception; every error the user can see is a subclass with a one-line message."""
 
+from __future__ import annotations
+
 
 class LlmExtractError(Exception):
     """Root of every error llm-extract raises on purpose."""
@@ -35,3 +37,20 @@ class TruncatedOutput(ModelOutputError):
 
 class EvalError(LlmExtractError):
     """The evaluation could not run (an extraction aborted, a gold report is missing)."""
+
+
+def from_ctrl_c(exc: BaseException) -> bool:
+    """Whether exc is a Ctrl-C, or was raised while one was being handled.
+
+    Python's own clean-up can turn a Ctrl-C into another error: a KeyboardInterrupt that lands
+    inside `with condition:` of a thread pool's future ends as "RuntimeError: cannot release
+    un-acquired lock", with the KeyboardInterrupt as its context. The user still pressed Ctrl-C.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__context__
+    return False

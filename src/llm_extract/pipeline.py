@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Literal
 
 from .config import Settings
-from .documents import Document, discover, load
-from .errors import EndpointError, InputError
+from .dbfile import run_lock
+from .documents import Document, find_reports, load
+from .errors import EndpointError, InputError, StoreError
 from .extract import extract_document
 from .labellers import (
     Labeller,
@@ -25,7 +26,7 @@ from .labellers import (
 from .llm import Backend, InstructorBackend
 from .prompts import Prompts
 from .schemas import Extraction, Usage
-from .store import Store
+from .store import Store, Writer
 
 BackendKind = Literal["llm", "rules"]
 
@@ -40,6 +41,18 @@ class Failed:
 @dataclass(frozen=True)
 class Skipped:
     path: str
+    same_as: str | None = None  # the path with the same bytes, when skipped as a duplicate
+
+
+@dataclass(frozen=True)
+class Note:
+    path: str
+    note: str  # something the user should know that is not a failure (a link followed outside)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    message: str  # the database is held by another process; the run waits
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,7 @@ class DocDone:
     extraction: Extraction
 
 
-Event = Failed | Skipped | Started | DocStarted | DocDone
+Event = Failed | Skipped | Note | Waiting | Started | DocStarted | DocDone
 OnEvent = Callable[[Event], None]
 
 
@@ -142,14 +155,23 @@ def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", 
     started = time.monotonic()
     ident = identity(settings, backend, prompts)
     summary = RunSummary(run_id=uuid.uuid4().hex[:12], model=ident.model, prompt_version=ident.version)
-    files, bad = discover(paths)
-    for path, reason in bad:
+    found = find_reports(paths)
+    for path, note in found.notes:
+        emit(Note(str(path), note))
+    for path, reason in found.bad:
         _fail(summary, emit, str(path), reason)
-    with Store(settings.db) as store:
-        docs = _to_extract(files, store, ident, force, summary, emit)
+    loaded, seen = _load_all(found.files, summary, emit)
+    # The database is opened only for short spells (here, and while documents are written in
+    # _extract_all) so that sql, show and export can read between them; run_lock keeps a second
+    # run out meanwhile.
+    with run_lock(settings.db):
+        with _open_store(settings, emit) as store:
+            store.mark_interrupted_runs()  # under run_lock, a run without finished_at was killed
+            docs = _to_extract(loaded, store, ident, force, summary, emit)
+            store.record_paths(seen)  # before any save: a renamed file keeps its rows under its new name
         emit(Started(len(docs)))
         if docs:
-            _extract_all(docs, settings, backend, prompts, model_backend, store, summary, emit)
+            _extract_all(docs, settings, backend, prompts, model_backend, summary, emit)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -159,52 +181,90 @@ def _fail(summary: RunSummary, emit: OnEvent, path: str, reason: str) -> None:
     emit(Failed(path, reason))
 
 
-def _to_extract(files: list[Path], store: Store, ident: Identity, force: bool, summary: RunSummary,
-                emit: OnEvent) -> list[Document]:
-    """Load every file; keep those not already extracted with this model and version."""
-    docs = []
+def _load_all(files: list[Path], summary: RunSummary, emit: OnEvent) -> tuple[list[Document], dict[str, str]]:
+    """Every readable file once per content: (documents, doc_id -> the path it was found at)."""
+    loaded = []
+    seen: dict[str, str] = {}
     for path in files:
         try:
             doc = load(path)
         except InputError as exc:
             _fail(summary, emit, str(path), str(exc))
             continue
+        if doc.doc_id in seen:  # the same bytes at a second path: one document
+            summary.skipped.append(str(doc.path))
+            emit(Skipped(str(doc.path), same_as=seen[doc.doc_id]))
+            continue
+        seen[doc.doc_id] = str(doc.path)
+        loaded.append(doc)
+    return loaded, seen
+
+
+def _to_extract(loaded: list[Document], store: Store, ident: Identity, force: bool, summary: RunSummary,
+                emit: OnEvent) -> list[Document]:
+    """The documents not already extracted with this model and version."""
+    docs = []
+    for doc in loaded:
         if not force and store.is_current(doc.doc_id, ident.model, ident.version):
-            summary.skipped.append(str(path))
-            emit(Skipped(str(path)))
+            summary.skipped.append(str(doc.path))
+            emit(Skipped(str(doc.path)))
             continue
         docs.append(doc)
     return docs
 
 
+def _open_store(settings: Settings, emit: OnEvent) -> Store:
+    return Store(settings.db, wait=settings.lock_wait, on_wait=lambda message: emit(Waiting(message)))
+
+
+def _writer(settings: Settings, emit: OnEvent) -> Writer:
+    return Writer(settings.db, wait=settings.lock_wait, on_wait=lambda message: emit(Waiting(message)))
+
+
+def _finish_run(settings: Settings, summary: RunSummary, n_docs: int, status: str, emit: OnEvent) -> None:
+    try:
+        with _open_store(settings, emit) as store:
+            store.finish_run(summary.run_id, n_docs, len(summary.ok) + len(summary.partial), len(summary.failed),
+                             summary.dropped, summary.usage.prompt_tokens, summary.usage.completion_tokens, status)
+    except StoreError:
+        if status != "interrupted":
+            raise
+        # Stopping on Ctrl-C matters more than this row; the next run marks it interrupted.
+
+
 def _extract_all(docs: list[Document], settings: Settings, backend: BackendKind, prompts: Prompts | None,
-                 model_backend: Backend | None, store: Store, summary: RunSummary, emit: OnEvent) -> None:
-    with open_labeller(settings, backend, prompts, model_backend) as (labeller, base_url):
+                 model_backend: Backend | None, summary: RunSummary, emit: OnEvent) -> None:
+    with open_labeller(settings, backend, prompts, model_backend) as (labeller, base_url), \
+            _writer(settings, emit) as writer:
         summary.base_url = base_url
-        store.start_run(summary.run_id, base_url, summary.model)
+        with _open_store(settings, emit) as store:
+            store.start_run(summary.run_id, base_url, summary.model)
+        status = "interrupted"
         try:
             for doc in docs:
-                if not _extract_one(doc, labeller, settings, store, summary, emit):
-                    return
+                if not _extract_one(doc, labeller, settings, writer, summary, emit):
+                    break
+            status = "aborted" if summary.aborted else "finished"
         finally:
-            store.finish_run(summary.run_id, len(docs), len(summary.ok) + len(summary.partial),
-                             len(summary.failed), summary.dropped, summary.usage.prompt_tokens,
-                             summary.usage.completion_tokens)
+            writer.close()
+            _finish_run(settings, summary, len(docs), status, emit)
 
 
-def _extract_one(doc: Document, labeller: Labeller, settings: Settings, store: Store,
+def _extract_one(doc: Document, labeller: Labeller, settings: Settings, writer: Writer,
                  summary: RunSummary, emit: OnEvent) -> bool:
-    """Extract and store one document; False when the endpoint failed and the run must stop."""
+    """Extract and store one document; False when the endpoint or the database failed and the
+    run must stop (every document saved so far is kept)."""
     emit(DocStarted(str(doc.path), len(doc.text)))
     try:
         extraction = extract_document(doc, labeller, settings.resolved_concurrency())
-    except EndpointError as exc:
-        # The endpoint, not this document, is the problem: stop before failing them all.
+        extraction = extraction.model_copy(update={"run_id": summary.run_id, "base_url": summary.base_url})
+        writer.save(extraction)
+    except (EndpointError, StoreError) as exc:
+        # The endpoint or the database (held by a reader for too long, or damaged), not this
+        # document, is the problem: stop before failing them all.
         _fail(summary, emit, str(doc.path), str(exc))
         summary.aborted = str(exc)
         return False
-    extraction = extraction.model_copy(update={"run_id": summary.run_id, "base_url": summary.base_url})
-    store.save(extraction)
     (summary.partial if extraction.failed_steps else summary.ok).append(str(doc.path))
     summary.metrics += len(extraction.metrics)
     summary.problems += len(extraction.problems)
