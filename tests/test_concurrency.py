@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.clihelp import REPORT, cli, cli_env, copy_reports, one_line_error, rules_db
 
@@ -46,6 +47,7 @@ def _holding(db: Path, read_only: bool, seconds: float = 2) -> Iterator[None]:
         holder.wait()
 
 
+@pytest.mark.slow
 def test_sql_show_and_export_work_while_a_run_writes(tmp_path):
     folder = copy_reports(tmp_path / "in", copies=30)  # 150 documents: the run outlasts the reads
     rules_db(tmp_path, REPORT)
@@ -89,6 +91,7 @@ def test_the_lock_message_is_printed_whole_with_what_to_do(tmp_path):
     assert "try again" in line
 
 
+@pytest.mark.slow
 def test_a_run_waits_for_a_reader_to_finish(tmp_path):
     db = rules_db(tmp_path, REPORT)
     folder = copy_reports(tmp_path / "in")
@@ -111,6 +114,7 @@ def test_a_run_that_cannot_get_the_database_stops_with_one_line(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_database_is_refused_while_the_first_writes(tmp_path):
     folder = copy_reports(tmp_path / "in", copies=20)
     proc = _popen_run(folder, tmp_path)
@@ -132,6 +136,7 @@ def _runs(db: Path) -> list[tuple[object, ...]]:
         con.close()
 
 
+@pytest.mark.slow
 def test_a_killed_run_is_marked_interrupted_by_the_next_run(tmp_path):
     folder = copy_reports(tmp_path / "in", copies=20)
     proc = _popen_run(folder, tmp_path)
@@ -145,6 +150,7 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_run(tmp_path):
     assert finished == ("finished", False, 100 - killed_ok)
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_run_always_ends_with_the_message_and_130(tmp_path):
     # With the rules backend most of a run's time is spent in DuckDB, where Ctrl-C used to surface
     # as "RuntimeError: Query interrupted"; try several moments.
