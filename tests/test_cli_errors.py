@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.clihelp import REPORT, cli, copy_db, invoke, one_line_error, rules_db
@@ -24,11 +25,22 @@ def db(built_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _damage(db: Path, where: str) -> None:
+    """"header": the blocks DuckDB reads to open the file; "blocks": the block holding the documents
+    table's data, read by queries only (the file still opens)."""
     data = bytearray(db.read_bytes())
-    # "header": the blocks DuckDB reads to open the file; "blocks": the table data read by queries.
-    start, stop = (4096, 3 * 4096) if where == "header" else (len(data) // 3, len(data))
-    for i in range(start, stop, 512 if where == "header" else 4096):
-        data[i] ^= 0xFF
+    if where == "header":
+        for i in range(4096, 3 * 4096, 512):
+            data[i] ^= 0xFF
+    else:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            size = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]  # type: ignore[index]
+            blocks = [r[0] for r in con.execute(
+                "SELECT DISTINCT block_id FROM pragma_storage_info('documents') WHERE block_id >= 0").fetchall()]
+        finally:
+            con.close()
+        for block in blocks:  # blocks follow the three 4 KiB headers
+            data[3 * 4096 + block * size + 1000] ^= 0xFF
     db.write_bytes(bytes(data))
 
 

@@ -177,6 +177,11 @@ def test_ctrl_c_during_a_query_says_interrupted_and_exits_130(db: Path):
         time.sleep(0.05)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail("Ctrl-C did not stop the query")
     assert proc.returncode == 130, stderr
     assert "interrupted" in one_line_error(stderr)

@@ -82,7 +82,7 @@ def _settings(**flags: Any) -> Settings:
     try:
         return load_settings(**flags)
     except Exception as exc:  # pydantic's ValidationError: a bad env value or flag
-        err.print(f"error: invalid setting: {' '.join(str(exc).split())[:300]}", highlight=False)
+        err.print(f"error: invalid setting: {escape(' '.join(str(exc).split())[:300])}", highlight=False)
         raise typer.Exit(2) from exc
 
 
@@ -308,7 +308,7 @@ def serve(
         raise _fail(exc) from exc
     out.print(f"serving {settings.resolved_model()} at {server.base_url}\n"
               f"use it with: export LLM_EXTRACT_BASE_URL={server.base_url} LLM_EXTRACT_MODEL={settings.resolved_model()}\n"
-              "Ctrl-C stops it.", highlight=False)
+              "Ctrl-C stops it.", highlight=False, markup=False)
     try:
         while server.process is not None and server.process.poll() is None:
             time.sleep(1)

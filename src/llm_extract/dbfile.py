@@ -87,7 +87,7 @@ def errors(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> Iterator
     Errors about a statement (constraints, syntax) pass through: they are not about the file.
     """
     hits: list[int] = []
-    previous = _catch_sigint(con, hits)
+    restore = _catch_sigint(con, hits)
     try:
         yield
     except duckdb.Error as exc:
@@ -106,24 +106,29 @@ def errors(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> Iterator
             raise KeyboardInterrupt from exc
         raise
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        restore()
     if hits:
         raise KeyboardInterrupt
 
 
-def _catch_sigint(con: duckdb.DuckDBPyConnection | None, hits: list[int]) -> Any:
+def _catch_sigint(con: duckdb.DuckDBPyConnection | None, hits: list[int]) -> Callable[[], None]:
     """Route SIGINT to con.interrupt() (main thread only: Python delivers signals there); returns
-    the handler to put back, or None if none was replaced."""
+    what puts the previous handler back."""
     if threading.current_thread() is not threading.main_thread():
-        return None
+        return lambda: None
 
     def interrupt(signum: int, _frame: object) -> None:
         hits.append(signum)
         if con is not None:
             con.interrupt()
 
-    return signal.signal(signal.SIGINT, interrupt)
+    previous = signal.signal(signal.SIGINT, interrupt)
+
+    def restore() -> None:
+        # None: the previous handler was not set from Python; the default is the nearest we have.
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+
+    return restore
 
 
 @contextmanager

@@ -61,7 +61,7 @@ def find_reports(paths: list[Path]) -> Discovery:
         if path.is_dir():
             root = os.path.realpath(path)
             for file in _walk(path, found.bad):
-                if file.is_symlink() and os.path.commonpath([root, os.path.realpath(file)]) != root:
+                if file.is_symlink() and file.exists() and os.path.commonpath([root, os.path.realpath(file)]) != root:
                     found.notes.append((file, f"a symbolic link to {os.path.realpath(file)}, outside {path}; followed"))
                 add(file)
         elif path.is_file():
