@@ -81,12 +81,13 @@ def test_malformed_bodies_are_reasked_within_bounds(local_server, tmp_path):
 
 
 def test_a_truncated_batch_is_split_and_every_item_still_labelled(local_server, tmp_path):
-    """The first 8-item metrics request is cut off at max_tokens: the batch is split in two halves
-    that are each answered, so the document is complete, with no re-ask of the whole batch."""
+    """The first 8-item metrics request (model names on, so every batch is asked whole) is cut off
+    at max_tokens: the batch is split in two halves that are each answered, so the document is
+    complete, with no re-ask of the whole batch."""
     report = REPORTS / "002_f3ad0f8b935bdfdd.txt"
     proxy = FaultProxy(local_server, ["truncate"], only='"Metrics8"')
     with proxy.running():
-        summary = run([report], _settings(proxy.base_url, tmp_path / "t.duckdb", max_reasks=0))
+        summary = run([report], _settings(proxy.base_url, tmp_path / "t.duckdb", max_reasks=0, names="model"))
     assert proxy.faults == ["truncate"]
     assert summary.exit_code == 0 and summary.ok == [str(report)]
     with Store(tmp_path / "t.duckdb", read_only=True) as store:
@@ -96,9 +97,10 @@ def test_a_truncated_batch_is_split_and_every_item_still_labelled(local_server, 
 
 
 def test_a_single_item_still_cut_off_marks_its_step_failed_and_the_document_partial(local_server, tmp_path):
-    """004 has one metric: its one-item batch cannot be split, so that step fails and is recorded;
-    the other steps go on and the document is stored as partial (exit 1)."""
-    proxy = FaultProxy(local_server, ["truncate"], only='"Metrics1"')
+    """004 has one metric, whose words settle no category: its one-item request cannot be split,
+    so that step fails and is recorded; the other steps go on and the document is stored as
+    partial (exit 1)."""
+    proxy = FaultProxy(local_server, ["truncate"], only='"MetricCategories1"')
     with proxy.running():
         summary = run([SMALL], _settings(proxy.base_url, tmp_path / "t.duckdb", max_reasks=0))
     assert proxy.faults == ["truncate"]
