@@ -87,7 +87,7 @@ def test_a_truncated_batch_is_split_and_every_item_still_labelled(local_server, 
     report = REPORTS / "002_f3ad0f8b935bdfdd.txt"
     proxy = FaultProxy(local_server, ["truncate"], only='"Metrics8"')
     with proxy.running():
-        summary = run([report], _settings(proxy.base_url, tmp_path / "t.duckdb", max_reasks=0, names="model"))
+        summary = run([report], _settings(proxy.base_url, tmp_path / "t.duckdb", max_reasks=0, names="model", timeout=180))
     assert proxy.faults == ["truncate"]
     assert summary.exit_code == 0 and summary.ok == [str(report)]
     with Store(tmp_path / "t.duckdb", read_only=True) as store:
