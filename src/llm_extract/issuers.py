@@ -59,10 +59,8 @@ def township_of(issuer: str) -> str | None:
         match = _TOWNSHIP.search(body)
         if match:
             unit = _PREFECTURE.sub("", match.group("unit"))
-            county = _COUNTY.match(unit)
-            if county and county.end() < len(unit) and not county.group("county").endswith(NOT_COUNTY):
-                unit = unit[county.end():]
-            return unit
+            county = _county_prefix(unit)
+            return unit[county.end():] if county else unit
     return None
 
 
@@ -70,10 +68,18 @@ def county_of(name: str) -> str | None:
     """The county-level unit a body's name starts from ("华宁县青龙镇人民政府" → "华宁县"),
     skipping a prefecture before it; None when the name has none."""
     for body in bodies(name):
-        body = _PREFECTURE.sub("", body)
-        match = _COUNTY.match(body)
-        if match and match.end() < len(body) and not match.group("county").endswith(NOT_COUNTY):
+        match = _county_prefix(_PREFECTURE.sub("", body))
+        if match:
             return match.group("county")
+    return None
+
+
+def _county_prefix(name: str) -> re.Match[str] | None:
+    """The county-level unit a name starts with, when something follows it and it is not an
+    area below a county (片区, 社区 …)."""
+    match = _COUNTY.match(name)
+    if match and match.end() < len(name) and not match.group("county").endswith(NOT_COUNTY):
+        return match
     return None
 
 

@@ -8,6 +8,7 @@ counted as a fallback.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 from dataclasses import dataclass
@@ -59,8 +60,9 @@ DECIDING_MODULES = (numbers, lexicon, candidates, names, proposals, segment, cat
                     answers, labelcheck)
 
 
+@functools.cache
 def code_version() -> str:
-    """A content hash of the deciding code."""
+    """A content hash of the deciding code (fixed for the life of a process: computed once)."""
     digest = hashlib.sha256()
     for module in DECIDING_MODULES:
         digest.update(inspect.getsource(module).encode())
