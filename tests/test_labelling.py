@@ -224,3 +224,16 @@ def test_pipeline_run_events_skip_and_partial_exit_code(tmp_path, fake_embedded)
 
     partial = run([SMALL], settings, force=True, model_backend=ScriptedBackend(broken))
     assert partial.exit_code == 1 and partial.partial == [str(SMALL)]
+
+
+def test_the_model_is_asked_for_metadata_only_when_code_leaves_something_to_read(tmp_path):
+    # Title, issuer and signature name township, county and year: the model could change nothing.
+    titled = "某某县青山镇人民政府\n2023年法治政府建设年度报告\n" + TEXT + "\n某某县青山镇人民政府\n2024年1月8日\n"
+    labeller, backend = _labeller()
+    meta = extract_document(_doc(tmp_path, titled), labeller).meta
+    assert (meta.township, meta.county, meta.year) == ("青山镇", "某某县", 2023)
+    assert not any(task == "MetadataAnswer" for task, _ in backend.calls)
+    # No title and no signature: code reads nothing, so the model is asked once.
+    labeller, backend = _labeller()
+    extract_document(_doc(tmp_path), labeller)
+    assert sum(task == "MetadataAnswer" for task, _ in backend.calls) == 1

@@ -185,6 +185,15 @@ def settle(code: ReportMeta, model: ReportMeta | None = None) -> ReportMeta:
                       report_date=code.report_date, issuer_level=level)
 
 
+def model_can_add(meta: ReportMeta) -> bool:
+    """Whether a model's reading could change META as `settle` settles it: only township, county
+    and year are ever taken from the model, and only where code has none (a township only for a
+    township-level or unknown issuer). When code has them all, asking the model costs a call and
+    can change nothing."""
+    township_open = meta.township is None and meta.issuer_level in (None, "township")
+    return meta.year is None or meta.county is None or township_open
+
+
 def _county_name(value: str | None) -> str | None:
     # The model's county is kept only when it is a county-level name.
     if value and re.fullmatch(rf"[\u4e00-\u9fff]{{1,8}}?(?:{COUNTY_UNITS})", value) and not value.endswith(NOT_COUNTY):

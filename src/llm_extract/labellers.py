@@ -36,7 +36,7 @@ from .answers import (
     schema_version,
 )
 from .categories import settled_category
-from .issuers import read_metadata, settle
+from .issuers import model_can_add, read_metadata, settle
 from .llm import Backend
 from .prompts import Prompts
 from .proposals import MetricBatch, MetricCandidate, ProblemItem
@@ -127,6 +127,9 @@ class LLMLabeller:
         return {s.index: category for s, category in zip(spans, categories)}, usage
 
     def metadata(self, text: str) -> tuple[MetadataResult, Usage]:
+        code = read_metadata(text)
+        if not model_can_add(code):
+            return MetadataResult(code, []), Usage()
         stripped = text.strip()
         context: dict[str, Any] = {"source": text}
         answer, usage = self.backend.complete(
@@ -137,7 +140,7 @@ class LLMLabeller:
         rejected: list[str] = list(context.get("rejected", []))  # filled by the validator
         said = ReportMeta(township=answer.township, county=answer.county, year=answer.year,
                           issuer=answer.issuer, report_date=answer.parsed_date())
-        return MetadataResult(settle(read_metadata(text), said), rejected), usage
+        return MetadataResult(settle(code, said), rejected), usage
 
     def metric_labels(self, batch: MetricBatch) -> tuple[list[MetricName], Usage]:
         if self.names == "code":
