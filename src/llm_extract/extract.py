@@ -8,8 +8,7 @@ metric value is re-parsed from its stored quote, and what does not parse is drop
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from .answers import ProblemLabel
@@ -41,44 +40,60 @@ T = TypeVar("T")
 
 def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) -> Extraction:
     """Sections, metadata, metrics and problems of one document; a step that fails after its
-    re-asks is recorded in `failed_steps` and the document goes on (status `partial`)."""
+    re-asks is recorded in `failed_steps` and the document goes on (status `partial`).
+
+    Every model call of a document is independent of the others, so all are submitted at once:
+    a server with parallel slots decodes them together. Results are taken in a fixed order, so
+    ids and stored rows do not depend on which answer came first.
+    """
     started = time.monotonic()
     text = doc.text
     result = Extraction(doc_id=doc.doc_id, path=str(doc.path), text=text, title=title_line(text),
                         model=labeller.name, prompt_version=labeller.version)
     spans = segment(text)
-    categories = _section_categories(result, labeller, spans)
-    result.sections = [
-        SectionRecord(section_id=s.index, parent_id=s.parent, level=s.level, number=s.number,
-                      title=s.title, category=categories.get(s.index) if s.level == 1 else None,
-                      char_start=s.char_start, char_end=s.char_end)
-        for s in spans
-    ]
-    meta = _step(result, "metadata", lambda: labeller.metadata(text), None)
-    if meta is not None:
-        result.meta = meta.meta
-        result.dropped += len(meta.rejected)
-    _metrics(result, labeller, spans, concurrency)
-    _problems(result, labeller, spans)
+    # Code settles the level-1 headings whose words say it; the labeller reads the rest.
+    categories: dict[int, SectionCategory | None] = {s.index: heading_category(s.title) for s in spans if s.level == 1}
+    undecided = [s for s in spans if s.level == 1 and categories[s.index] is None]
+    batches = metric_batches(text)
+    problem_sections = _problem_sections(text, spans)
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        asked_sections = pool.submit(labeller.section_categories, undecided) if undecided else None
+        asked_meta = pool.submit(labeller.metadata, text)
+        asked_metrics = [pool.submit(label_batch, labeller, batch) for batch in batches]
+        asked_problems = [pool.submit(labeller.problem_labels, items) for _, items in problem_sections]
+        try:
+            no_answer: dict[int, SectionCategory] = {}
+            if asked_sections is not None:
+                categories.update(_take(result, "sections", asked_sections, no_answer))
+            result.sections = [
+                SectionRecord(section_id=s.index, parent_id=s.parent, level=s.level, number=s.number,
+                              title=s.title, category=categories.get(s.index) if s.level == 1 else None,
+                              char_start=s.char_start, char_end=s.char_end)
+                for s in spans
+            ]
+            meta = _take(result, "metadata", asked_meta, None)
+            if meta is not None:
+                result.meta = meta.meta
+                result.dropped += len(meta.rejected)
+            for batch, asked in zip(batches, asked_metrics):
+                no_names: list[MetricName] = []
+                names = _take(result, "metrics", asked, no_names)
+                if names:  # none when the batch's step failed: its numbers are not stored unlabelled
+                    _add_metrics(result, spans, batch.items, names)
+            for (span, items), asked in zip(problem_sections, asked_problems):
+                no_labels: list[ProblemLabel] = []
+                _add_problems(result, span, items, _take(result, f"problems {span.number}", asked, no_labels))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # the endpoint failed: ask nothing more
+            raise
     result.seconds = time.monotonic() - started
     return result
 
 
-def _section_categories(result: Extraction, labeller: Labeller,
-                        spans: list[SectionSpan]) -> dict[int, SectionCategory | None]:
-    """Code settles the level-1 headings whose words say it; the labeller reads the rest."""
-    categories: dict[int, SectionCategory | None] = {s.index: heading_category(s.title) for s in spans if s.level == 1}
-    undecided = [s for s in spans if s.level == 1 and categories[s.index] is None]
-    if undecided:
-        no_answer: dict[int, SectionCategory] = {}
-        categories.update(_step(result, "sections", lambda: labeller.section_categories(undecided), no_answer))
-    return categories
-
-
-def _step(result: Extraction, name: str, call: Callable[[], tuple[T, Usage]], fallback: T) -> T:
-    """Run one labelling step; a step that stays malformed is recorded, and the document goes on."""
+def _take(result: Extraction, name: str, asked: Future[tuple[T, Usage]], fallback: T) -> T:
+    """One labelling step's answer; a step that stays malformed is recorded, and the document goes on."""
     try:
-        value, usage = call()
+        value, usage = asked.result()
     except ModelOutputError as exc:
         result.failed_steps.append(f"{name}: {exc}")
         return fallback
@@ -86,18 +101,15 @@ def _step(result: Extraction, name: str, call: Callable[[], tuple[T, Usage]], fa
     return value
 
 
-def _metrics(result: Extraction, labeller: Labeller, spans: list[SectionSpan], concurrency: int) -> None:
-    batches = metric_batches(result.text)
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(label_batch, labeller, batch) for batch in batches]
-        for batch, future in zip(batches, futures):
-            try:
-                names, usage = future.result()
-            except ModelOutputError as exc:
-                result.failed_steps.append(f"metrics: {exc}")
-                continue
-            result.usage.add(usage)
-            _add_metrics(result, spans, batch.items, names)
+def _problem_sections(text: str, spans: list[SectionSpan]) -> list[tuple[SectionSpan, list[ProblemItem]]]:
+    # Only headings whose own words say "problems": a model's guess is not enough to read a
+    # section's sentences as admitted shortcomings.
+    found = []
+    for span in (s for s in spans if s.level == 1 and heading_category(s.title) == "problems"):
+        items = problem_items(text, span)
+        if items:
+            found.append((span, items))
+    return found
 
 
 def label_batch(labeller: Labeller, batch: MetricBatch) -> tuple[list[MetricName], Usage]:
@@ -140,18 +152,6 @@ def _value_parses(quote: str, value: float, value_max: float | None) -> bool:
     """A metric's value must be one the number parser reads from its own quote."""
     return any(values_equal(q.value, value) and values_equal(q.value_max, value_max)
                for q in find_quantities(quote))
-
-
-def _problems(result: Extraction, labeller: Labeller, spans: list[SectionSpan]) -> None:
-    # Only headings whose own words say "problems": a model's guess is not enough to read a
-    # section's sentences as admitted shortcomings.
-    for span in (s for s in spans if s.level == 1 and heading_category(s.title) == "problems"):
-        items = problem_items(result.text, span)
-        if not items:
-            continue
-        no_labels: list[ProblemLabel] = []
-        labels = _step(result, f"problems {span.number}", lambda: labeller.problem_labels(items), no_labels)
-        _add_problems(result, span, items, labels)
 
 
 def _add_problems(result: Extraction, span: SectionSpan, items: list[ProblemItem],
