@@ -111,6 +111,8 @@ def test_review_a_report_in_the_browser(chromium, served, tmp_path):
     page.wait_for_selector(f'li.item.st-add[data-uid="{added}"]')
     assert page.eval_on_selector(f'#text mark[data-uid="{added}"]', "el => el.textContent") == "摸排辖区五类"
 
+    page.screenshot(path=str(ARTEFACTS / "review.png"))
+
     # A value that does not parse from its selection is refused on the page, with one line.
     page.evaluate(browser.SELECT_JS, [start, start + 4])  # 摸排辖区: no number
     page.keyboard.press("m")
@@ -121,8 +123,6 @@ def test_review_a_report_in_the_browser(chromium, served, tmp_path):
     assert "must parse from its quote" in page.inner_text("#status")
     page.keyboard.press("Escape")
     page.wait_for_selector("#editor", state="hidden")
-
-    page.screenshot(path=str(ARTEFACTS / "review.png"))
     page.keyboard.press("A")
     page.wait_for_function("() => !document.querySelector('li.item.st-unreviewed')")
     seconds = time.monotonic() - started
