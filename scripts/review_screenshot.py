@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llm_extract.review.app import ReviewServer  # noqa: E402
-from llm_extract.review.decisions import ItemKey  # noqa: E402
-from llm_extract.store import Store  # noqa: E402
-from tests import browser, reviewdb  # noqa: E402
+from llm_extract.review.app import ReviewServer
+from llm_extract.review.decisions import ItemKey
+from llm_extract.store import Store
+from tests import browser, reviewdb
 
 DOC = "002_f3ad0f8b935bdfdd.txt"
 

@@ -162,3 +162,35 @@ def test_static_report_highlights_every_item(built, tmp_path):
     assert len(set(re.findall(r'<mark class="hl [^"]*" data-uid="([^"]+)"', html))) == len(items)
     assert '<link rel="stylesheet"' not in html and '<script src=' not in html  # self-contained
     assert 'name="review-token"' not in html  # no token: read-only
+
+
+def test_the_cli_serves_on_loopback_prints_its_url_and_stops_on_ctrl_c(built, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    db = reviewdb.copy(built, tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "llm_extract", "review", "--db", str(db), "--reviewer", "cli"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, line
+        assert httpx.get(url.group(0)).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert process.returncode == 0
+    assert "Traceback" not in process.stderr.read()  # type: ignore[union-attr]
+    with Store(db, read_only=True) as store:
+        assert store.has_table("metrics_reviewed")  # migrated before serving
+
+
+def test_the_cli_refuses_a_missing_database_with_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "llm_extract", "review", "--db", str(tmp_path / "none.duckdb")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "no database" in done.stderr
+    assert not (tmp_path / "none.duckdb").exists()

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from llm_extract.errors import ReviewError
 from llm_extract.review import decisions, queue
-from llm_extract.review.decisions import Change, DecisionIn, ItemKey
+from llm_extract.review.decisions import DecisionIn, ItemKey
 from llm_extract.store import Store
 from tests import reviewdb
 

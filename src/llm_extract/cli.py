@@ -335,14 +335,21 @@ def review(
         raise exit_ from None
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"warning: listening on {host}: other machines can reach this page", highlight=False, markup=False)
-    out.print(f"reviewing {db} as {name} at {server.url}\nCtrl-C stops it.", highlight=False, markup=False)
-    server.run()
+    # One unwrapped line with the URL, so that scripts (and tests) can read it.
+    out.print(f"reviewing {db} as {name} at {server.url}", highlight=False, markup=False, soft_wrap=True)
+    out.print("Ctrl-C stops it.", highlight=False, markup=False)
+    sys.stdout.flush()
+    try:
+        server.run()  # uvicorn shuts down on Ctrl-C, then raises it again
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a review session ends: not an error
+    err.print("stopped; decisions are saved as they are made", highlight=False, markup=False)
 
 
 def _os_user(getpass: Any) -> str:
     try:
         return str(getpass.getuser())
-    except Exception:  # no user name in the environment or the password database
+    except (KeyError, OSError):  # no user name in the environment or the password database
         return "unknown"
 
 

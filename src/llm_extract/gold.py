@@ -83,7 +83,8 @@ def integrity_errors(gold: GoldDocument, text: str) -> list[str]:
     at its offset, a section not starting at its numeral, a label the number parser disagrees
     with (value, range, approx, unit). Empty when the document is sound."""
     errors = []
-    for item in [*gold.metrics, *gold.problems]:
+    items: list[GoldMetric | GoldProblem] = [*gold.metrics, *gold.problems]
+    for item in items:
         if text[item.char_start:item.char_start + len(item.quote)] != item.quote:
             errors.append(f"{item.quote!r} is not the text at {item.char_start}")
     for section in gold.sections:

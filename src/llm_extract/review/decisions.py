@@ -209,7 +209,8 @@ def load(store: Store, doc_id: str) -> DocReview:
         for row in store.query("SELECT * FROM reviews_latest WHERE doc_id = ?", [doc_id]):
             latest[(row["kind"], row["char_start"], row["char_end"], row["value"])] = row
     items: list[Item] = []
-    for kind, table, id_column in (("metric", "metrics", "metric_id"), ("problem", "problems", "problem_id")):
+    tables: tuple[tuple[Kind, str, str], ...] = (("metric", "metrics", "metric_id"), ("problem", "problems", "problem_id"))
+    for kind, table, id_column in tables:
         for row in store.query(f"SELECT * FROM {table} WHERE doc_id = ? ORDER BY char_start, {id_column}", [doc_id]):
             key = ItemKey(kind=kind, char_start=row["char_start"], char_end=row["char_end"],
                           value=row["value"] if kind == "metric" else None)

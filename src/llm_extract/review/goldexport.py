@@ -15,7 +15,14 @@ from pathlib import Path
 
 from ..documents import load as load_document
 from ..errors import ReviewError
-from ..gold import GoldDocument, GoldMetric, GoldProblem, GoldSection, integrity_errors, unexplained_numbers
+from ..gold import (
+    GoldDocument,
+    GoldMetric,
+    GoldProblem,
+    GoldSection,
+    integrity_errors,
+    unexplained_numbers,
+)
 from ..store import Store
 from .decisions import documents
 
@@ -57,8 +64,9 @@ def export_gold(store: Store, folder: Path) -> GoldExport:
         result.written.append(target)
         left = unexplained_numbers(gold, text)
         if left:
-            result.notes.append((name, f"{len(left)} count-like numbers neither labelled nor excluded by a rule "
-                                       f"(rejected by the reviewer): {', '.join(left[:3])}"))
+            note = (f"{len(left)} count-like numbers neither labelled nor excluded by a rule "
+                    f"(rejected by the reviewer): {', '.join(left[:3])}")
+            result.notes.append((name, note))
     return result
 
 

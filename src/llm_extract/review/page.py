@@ -9,8 +9,8 @@ from pathlib import Path
 from ..errors import ReviewError
 from ..store import Store
 from . import decisions, queue
-from .view import SHORTCUTS, view_context
 from .render import environment, static_text
+from .view import SHORTCUTS, view_context
 
 READ_ONLY_KEYS = [(k, v) for k, v in SHORTCUTS if k in ("j / k", "n", "?")]
 

@@ -94,7 +94,7 @@ def section_tree(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Sections nested by parent_id: [{section fields…, children: […]}]. A missing parent puts
     the section at the top, as `show` does."""
     nodes = {s["section_id"]: {**s, "children": []} for s in sections}
-    roots = []
+    roots: list[dict[str, Any]] = []
     for s in sections:
         parent = nodes.get(s["parent_id"]) if s["parent_id"] is not None else None
         (parent["children"] if parent else roots).append(nodes[s["section_id"]])
