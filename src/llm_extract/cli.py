@@ -293,6 +293,113 @@ def eval_command(
 
 
 @app.command()
+def review(
+    db: DbOption = Path("llm_extract.duckdb"),
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 0,
+    host: Annotated[str, typer.Option(help="Interface to listen on. Anything but 127.0.0.1 lets other "
+                                           "machines reach the page; give it only on purpose.")] = "127.0.0.1",
+    reviewer: Annotated[Optional[str], typer.Option(help="Name recorded with each decision (default: your OS user name).")] = None,
+    export_gold: Annotated[Optional[Path], typer.Option(
+        "--export-gold", help="Write the fully reviewed documents into this folder in the gold/ format "
+        "(DIR/*.json and DIR/reports/*) instead of serving the page.")] = None,
+    wait: WaitOption = None,
+) -> None:
+    """Check every metric and problem against its source in the browser: accept, reject, correct
+    or add items with the keyboard (j/k move, a accept, r reject, e edit, m/p add the selected text,
+    ? lists them all).
+
+    Serves a local page on 127.0.0.1 and prints its URL; Ctrl-C stops it. Decisions are appended
+    to the reviews table (extractions are never changed); the views metrics_reviewed and
+    problems_reviewed apply them. Writes need the page's per-session token.
+    """
+    import getpass
+
+    from .review.decisions import check_reviewer
+    from .store import Store
+
+    try:
+        if not db.exists():
+            raise _store_error(f"no database at {db}; run `llm-extract run REPORTS…` first or pass --db")
+        with Store(db, wait=10.0 if wait is None else wait):  # applies migration 008 (reviews) if missing
+            pass
+        if export_gold is not None:
+            _export_gold(db, export_gold, wait)
+            return
+        name = check_reviewer(reviewer if reviewer is not None else _os_user(getpass))
+        from .review.app import ReviewServer
+
+        server = ReviewServer(db, name, host=host, port=port, wait=10.0 if wait is None else wait)
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"warning: listening on {host}: other machines can reach this page", highlight=False, markup=False)
+    # One unwrapped line with the URL, so that scripts (and tests) can read it.
+    out.print(f"reviewing {db} as {name} at {server.url}", highlight=False, markup=False, soft_wrap=True)
+    out.print("Ctrl-C stops it.", highlight=False, markup=False)
+    sys.stdout.flush()
+    try:
+        server.run()  # uvicorn shuts down on Ctrl-C, then raises it again
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a review session ends: not an error
+    err.print("stopped; decisions are saved as they are made", highlight=False, markup=False)
+
+
+def _os_user(getpass: Any) -> str:
+    try:
+        return str(getpass.getuser())
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        return "unknown"
+
+
+def _store_error(message: str) -> LlmExtractError:
+    from .errors import StoreError
+    return StoreError(message)
+
+
+def _export_gold(db: Path, folder: Path, wait: Optional[float]) -> None:
+    from .review.goldexport import export_gold
+    from .store import Store
+
+    with Store(db, read_only=True, wait=wait) as store:
+        result = export_gold(store, folder)
+    for path in result.written:
+        out.print(str(path), highlight=False, markup=False)
+    for name, why in result.skipped:
+        err.print(f"skipped {name}: {why}", highlight=False, markup=False)
+    for name, note in result.notes:
+        err.print(f"note  {name}: {note}", highlight=False, markup=False)
+    err.print(f"{len(result.written)} reviewed documents written to {folder}; score against them with "
+              f"llm-extract eval --gold {folder} --reports {folder / 'reports'}", highlight=False, markup=False)
+
+
+@app.command()
+def report(
+    doc: Annotated[str, typer.Argument(help="A doc_id (or its prefix) or a file name.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")],
+    db: DbOption = Path("llm_extract.duckdb"),
+    wait: WaitOption = None,
+) -> None:
+    """Write one self-contained HTML file of a document's extraction (and review) with every item
+    highlighted in its text, to open anywhere or mail to a colleague. Read-only: no server."""
+    from .review.page import write_report
+    from .store import Store
+
+    try:
+        with Store(db, read_only=True, wait=wait) as store:
+            matches = store.find_documents(doc)
+            if len(matches) != 1:
+                raise _store_error(f"{len(matches)} documents match {doc!r}; give more of the doc_id or file name")
+            written = write_report(store, matches[0][0], output)
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
+    out.print(str(written), highlight=False, markup=False)
+
+
+@app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 0,
     model_path: Annotated[Optional[Path], typer.Option(help="Serve this GGUF instead of the shipped model.")] = None,

@@ -54,3 +54,7 @@ def from_ctrl_c(exc: BaseException) -> bool:
         seen.add(id(current))
         current = current.__context__
     return False
+
+
+class ReviewError(LlmExtractError):
+    """A reviewer's decision cannot be recorded as given (the message says what to change)."""

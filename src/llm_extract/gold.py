@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .candidates import find_candidates
+from .numbers import find_quantities, values_equal
 from .schemas import IssuerLevel, MetricCategory, ProblemCategory, SectionCategory
 
 
@@ -74,3 +76,39 @@ def load_gold_dir(folder: Path) -> dict[str, GoldDocument]:
         gold = load_gold(path)
         docs[gold.doc] = gold
     return docs
+
+
+def integrity_errors(gold: GoldDocument, text: str) -> list[str]:
+    """What tests/test_gold.py would refuse in a gold document over its report text: a quote not
+    at its offset, a section not starting at its numeral, a label the number parser disagrees
+    with (value, range, approx, unit). Empty when the document is sound."""
+    errors = []
+    items: list[GoldMetric | GoldProblem] = [*gold.metrics, *gold.problems]
+    for item in items:
+        if text[item.char_start:item.char_start + len(item.quote)] != item.quote:
+            errors.append(f"{item.quote!r} is not the text at {item.char_start}")
+    for section in gold.sections:
+        if section.char_start >= len(text) or text[section.char_start] not in "（(" + section.number[0]:
+            errors.append(f"section {section.number} {section.title!r} does not start at {section.char_start}")
+    for metric in gold.metrics:
+        same = [q for q in find_quantities(metric.quote) if values_equal(q.value, metric.value)]
+        if not same:
+            errors.append(f"{metric.quote!r}: labelled {metric.value:g}, which the parser does not read")
+            continue
+        q = same[0]
+        if not values_equal(q.value_max, metric.value_max) or q.approx != metric.approx or q.unit != metric.unit:
+            errors.append(f"{metric.quote!r}: labelled {metric.unit}/approx={metric.approx}/max={metric.value_max}, "
+                          f"the parser reads {q.unit}/approx={q.approx}/max={q.value_max}")
+    return errors
+
+
+def unexplained_numbers(gold: GoldDocument, text: str) -> list[str]:
+    """Count-like numbers of the text that are neither labelled nor excluded by a rule of the
+    guide (test_gold's completeness check): in a reviewed document, what the reviewer rejected."""
+    labelled = [(m.char_start, m.char_end, m.value) for m in gold.metrics]
+    found = []
+    for c in find_candidates(text):
+        q = c.quantity
+        if c.exclusion is None and not any(s <= q.num_start < e and values_equal(v, q.value) for s, e, v in labelled):
+            found.append(text[max(0, q.start - 10):q.end])
+    return found

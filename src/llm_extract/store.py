@@ -22,6 +22,7 @@ from . import dbfile
 from .errors import StoreError
 from .ground import is_grounded
 from .readonly import reading_statement
+from .reviewsql import REVIEWS_SQL
 from .schemas import Extraction, MetricRecord, ProblemRecord, ReportMeta, SectionRecord
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -92,6 +93,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE documents ADD COLUMN n_fallbacks INTEGER DEFAULT 0;
         ALTER TABLE metrics ADD COLUMN label_source VARCHAR DEFAULT 'model';
     """),
+    # A reviewer's decisions (llm-extract review), append-only: extractions are never overwritten.
+    # An item is keyed by its document, kind, span and (metrics) value, not by metric_id, which a
+    # re-extraction renumbers: a review applies again whenever an item with the same key comes back.
+    # The latest decision per key wins (review_id grows); the *_reviewed views apply it.
+    ("008_reviews", REVIEWS_SQL),
 ]
 
 Method = TypeVar("Method", bound=Callable[..., Any])
@@ -277,6 +283,21 @@ class Store:
             dropped=d["n_dropped"] or 0, fallbacks=d["n_fallbacks"] or 0,
             failed_steps=json.loads(d["failed_steps"]) if d["failed_steps"] else [],
         )
+
+    # --- reviews ------------------------------------------------------------------------------
+    @_file_errors
+    def append_review(self, row: dict[str, Any]) -> None:
+        """The one write of `llm-extract review`: a decision appended to `reviews` (never updated
+        or deleted; see reviewsql). review_id comes from its sequence."""
+        columns = list(row)
+        self.con.execute(f"INSERT INTO reviews ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                         list(row.values()))
+
+    @_file_errors
+    def has_table(self, name: str) -> bool:
+        """Whether the database has this table or view (a read-only database may predate a migration)."""
+        return self.con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ? UNION ALL "
+                                "SELECT 1 FROM duckdb_views() WHERE view_name = ?", [name, name]).fetchone() is not None
 
     # --- runs ---------------------------------------------------------------------------------
     @_file_errors
