@@ -29,6 +29,7 @@ from .proposals import (
 from .schemas import (
     Extraction,
     MetricRecord,
+    PageRecord,
     ProblemRecord,
     SectionCategory,
     SectionRecord,
@@ -45,7 +46,9 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) ->
     started = time.monotonic()
     text = doc.text
     result = Extraction(doc_id=doc.doc_id, path=str(doc.path), text=text, title=title_line(text),
-                        model=labeller.name, prompt_version=labeller.version)
+                        model=labeller.name, prompt_version=labeller.version,
+                        source_format=doc.source_format, converter=doc.converter,
+                        pages=[PageRecord(page=p, char_start=a, char_end=b) for p, a, b in doc.pages])
     spans = segment(text)
     categories = _section_categories(result, labeller, spans)
     result.sections = [
@@ -58,7 +61,7 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) ->
     if meta is not None:
         result.meta = meta.meta
         result.dropped += len(meta.rejected)
-    _metrics(result, labeller, spans, concurrency)
+    _metrics(result, labeller, spans, concurrency, doc.generated)
     _problems(result, labeller, spans)
     result.seconds = time.monotonic() - started
     return result
@@ -86,8 +89,10 @@ def _step(result: Extraction, name: str, call: Callable[[], tuple[T, Usage]], fa
     return value
 
 
-def _metrics(result: Extraction, labeller: Labeller, spans: list[SectionSpan], concurrency: int) -> None:
-    batches = metric_batches(result.text)
+def _metrics(result: Extraction, labeller: Labeller, spans: list[SectionSpan], concurrency: int,
+             generated: tuple[tuple[int, int], ...] = ()) -> None:
+    # Generated list labels (Word numbering) are not the report's words: no number is read in them.
+    batches = metric_batches(result.text, generated=generated)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = [pool.submit(label_batch, labeller, batch) for batch in batches]
         for batch, future in zip(batches, futures):
