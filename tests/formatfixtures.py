@@ -206,7 +206,8 @@ class _NumberingBuilder:
 
 
 # --- PDF -----------------------------------------------------------------------------------------
-def pdf_bytes(text: str, header: str | None = None) -> bytes:
+def pdf_bytes(text: str, header: str | None = None, indent: int = 2) -> bytes:
+    """indent: first-line indent in characters (2 in official documents; 0 for block paragraphs)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.pdfbase import pdfmetrics
@@ -214,7 +215,7 @@ def pdf_bytes(text: str, header: str | None = None) -> bytes:
     from reportlab.platypus import Paragraph, SimpleDocTemplate
 
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    body = ParagraphStyle("body", fontName="STSong-Light", fontSize=16, leading=28, firstLineIndent=32, wordWrap="CJK")
+    body = ParagraphStyle("body", fontName="STSong-Light", fontSize=16, leading=28, firstLineIndent=16 * indent, wordWrap="CJK")
     running = header if header is not None else (title_line(text) or "")
 
     def furniture(canvas, doc) -> None:

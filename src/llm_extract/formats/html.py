@@ -15,7 +15,7 @@ from typing import Any
 from ..encoding import decode_bytes
 from ..errors import InputError
 from . import Converted, package_version
-from .text import clean, joiner
+from .text import clean, ends_sentence, joiner
 
 # The HTML5 prescan in short: a charset declared in the first 2 KiB of a page (meta charset or
 # http-equiv content type). Government portals still serve GB2312/GBK pages that declare it.
@@ -62,8 +62,13 @@ def convert(data: bytes, source_format: str = "html") -> Converted:
     except Exception as exc:  # lxml cannot parse it at all
         raise InputError(f"unreadable HTML ({type(exc).__name__}: {' '.join(str(exc).split())[:100]})") from exc
     if found is None or getattr(found, "body", None) is None:
-        raise InputError("no article text found in the page")
+        raise InputError("no article text found in the page (only navigation or footer, or nothing)")
     lines = body_lines(found.body)
+    # A report's body is sentences. What is left of a page without any (navigation, a footer) is
+    # not one: typically the article was to be loaded by JavaScript and the saved page lacks it.
+    if not any(ends_sentence(line) or "。" in line for line in lines):
+        raise InputError("no article text found in the page (only navigation or footer; "
+                         "was the article loaded by JavaScript? save the page after it shows)")
     title = " ".join((getattr(found, "title", None) or "").split())
     if title:
         stated = [i for i, line in enumerate(lines[:12]) if _squash(title) in _squash(line)]

@@ -59,15 +59,20 @@ def convert(data: bytes, source_format: str = "pdf") -> Converted:
         message = str(exc)
         if "password" in message.lower():
             raise InputError("password-protected PDF; save a copy without the password") from exc
+        # PDFium refuses a document without pages as malformed; say what it is.
+        if re.search(rb"/Type\s*/Pages\b", data) and not re.search(rb"/Type\s*/Page\b", data):
+            raise InputError("empty PDF (no pages)") from exc
         raise InputError(f"corrupt PDF ({' '.join(message.split())[:120]})") from exc
     try:
         if len(pdf) == 0:
             raise InputError("empty PDF (no pages)")
         pages = [page_lines(pdf, i) for i in range(len(pdf))]
+        if not any(line.text.strip() for lines in pages for line in lines):
+            if any(len(list(pdf[i].get_objects())) for i in range(len(pdf))):
+                raise InputError("no text layer (a scanned PDF?); OCR is not enabled")
+            raise InputError(f"empty PDF ({len(pdf)} blank page{'s' if len(pdf) > 1 else ''})")
     finally:
         pdf.close()
-    if not any(line.text.strip() for lines in pages for line in lines):
-        raise InputError("no text layer (a scanned PDF?); OCR is not enabled")
     body = remove_page_furniture(pages)
     text, spans = join_lines(body)
     return Converted(text=text, source_format=source_format, converter=converter_name(), pages=spans)
