@@ -19,6 +19,7 @@ import html
 import io
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 from llm_extract.candidates import find_candidates
 from llm_extract.issuers import title_line
@@ -125,7 +126,7 @@ class _NumberingBuilder:
     """abstractNum/num definitions for the headings, counting as Word does to know where a restart
     is needed (the converter under test counts independently; a mismatch shows as wrong labels)."""
 
-    MAIN = {1: ("%1、", True), 2: ("（%2）", True), 3: ("%3.", False)}
+    MAIN: ClassVar[dict[int, tuple[str, bool]]] = {1: ("%1、", True), 2: ("（%2）", True), 3: ("%3.", False)}
 
     def __init__(self, numbering, style_id: str) -> None:
         self.numbering = numbering

@@ -8,6 +8,7 @@ import io
 import re
 import zipfile
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,7 @@ def test_pdf_pages_headers_and_page_numbers(tmp_path):
     pages = doc.pages
     assert len(pages) >= 3 and [p for p, _, _ in pages] == list(range(1, len(pages) + 1))
     assert pages[0][1] == 0 and pages[-1][2] == len(doc.text)
-    assert all(a[2] <= b[1] for a, b in zip(pages, pages[1:]))
+    assert all(a[2] <= b[1] for a, b in pairwise(pages))
     later = [m for m in run.metrics if (run.page_at(m.char_start) or 0) >= 2]
     assert later, "metrics beyond page 1 know their page"
 

@@ -61,9 +61,10 @@ def convert(data: bytes, source_format: str = "html") -> Converted:
                                             include_links=False, with_metadata=True, deduplicate=False)
     except Exception as exc:  # lxml cannot parse it at all
         raise InputError(f"unreadable HTML ({type(exc).__name__}: {' '.join(str(exc).split())[:100]})") from exc
-    if found is None or getattr(found, "body", None) is None:
+    body = getattr(found, "body", None)
+    if body is None:
         raise InputError("no article text found in the page (only navigation or footer, or nothing)")
-    lines = body_lines(found.body)
+    lines = body_lines(body)
     # A report's body is sentences. What is left of a page without any (navigation, a footer) is
     # not one: typically the article was to be loaded by JavaScript and the saved page lacks it.
     if not any(ends_sentence(line) or "。" in line for line in lines):

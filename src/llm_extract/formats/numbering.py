@@ -31,7 +31,7 @@ def chinese_counting(n: int, digits: str = _CN_DIGITS, units: str = "十百千")
     chineseCounting and chineseCountingThousand; numbers past 9999 in digits)."""
     if n <= 0 or n > 9999:
         return str(n)
-    out = []
+    out: list[str] = []
     zero = False
     for power, unit in ((1000, units[2]), (100, units[1]), (10, units[0]), (1, "")):
         d = n // power % 10
@@ -163,9 +163,9 @@ class Numbering:
                 sid = el.get(W + "styleId")
                 ppr = el.find(W + "pPr")
                 numpr = ppr.find(W + "numPr") if ppr is not None else None
-                ilvl = _val(numpr, "ilvl")
+                style_ilvl = _val(numpr, "ilvl")
                 self.styles[sid] = (_val(el, "basedOn"), _val(numpr, "numId"),
-                                    None if ilvl is None else _int(ilvl, 0))
+                                    None if style_ilvl is None else _int(style_ilvl, 0))
                 if el.get(W + "type") == "paragraph" and el.get(W + "default") in ("1", "true", "on"):
                     self.default_style = sid
 
