@@ -23,8 +23,9 @@ ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 # before anything is inflated.
 MAX_XML_BYTES = 64 * 1024 * 1024
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
-# Containers whose children are body content (content controls, custom XML, smart tags, revisions kept).
-_TRANSPARENT = {W + "sdt", W + "sdtContent", W + "customXml", W + "smartTag", W + "ins", W + "moveTo", W + "hyperlink",
+# Containers whose children are body content (content controls, custom XML, smart tags, revisions kept;
+# a table cell wrapped in a content control).
+_TRANSPARENT = {W + "sdt", W + "sdtContent", W + "tc", W + "customXml", W + "smartTag", W + "ins", W + "moveTo", W + "hyperlink",
                 W + "fldSimple", W + "dir", W + "bdo"}
 # Text that is not shown: deleted revisions, moved-away text, the fallback copy of drawings.
 _SKIP = {W + "del", W + "moveFrom", W + "instrText", W + "delText", MC + "Fallback", W + "pict", W + "footnoteReference",
