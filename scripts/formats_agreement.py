@@ -14,7 +14,8 @@ installed; not a dependency) keep, and how many portal strings leak into their t
 
 from __future__ import annotations
 
-import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,12 +24,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llm_extract.documents import load  # noqa: E402
-from llm_extract.extract import extract_document  # noqa: E402
-from llm_extract.labellers import RulesLabeller  # noqa: E402
-from tests import formatfixtures as ff  # noqa: E402
+from llm_extract.documents import load
+from llm_extract.extract import extract_document
+from llm_extract.labellers import RulesLabeller
+from tests import formatfixtures as ff
 
 MAKERS = {"docx": ff.docx_bytes, "pdf": ff.pdf_bytes, "html": ff.html_page}
+
+
+def doc_bytes(text: str) -> bytes:
+    """The .docx fixture saved as .doc by LibreOffice (only when soffice is installed)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "r.docx").write_bytes(ff.docx_bytes(text))
+        subprocess.run(["soffice", f"-env:UserInstallation={(folder / 'p').as_uri()}", "--headless", "--convert-to",
+                        "doc", "--outdir", str(folder), str(folder / "r.docx")], check=True, capture_output=True)
+        return (folder / "r.doc").read_bytes()
+
+
+if shutil.which("soffice"):
+    MAKERS["doc"] = doc_bytes
 
 
 def keys(run, exact=False):
