@@ -113,6 +113,35 @@ def test_docx_generated_number_never_becomes_a_metric(tmp_path):
     assert [(m.value, m.unit, m.quote) for m in run.metrics] == [(2.0, "名", "2名"), (3.0, "次", "3次")]
 
 
+def test_docx_problem_items_never_start_inside_a_generated_label(tmp_path):
+    """Numbered problems ("1." of Word numbering) are split after their labels, not into them."""
+    import docx
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    w = ff.W_NS
+    numbering.find(f"{{{w}}}num").addprevious(parse_xml(
+        f'<w:abstractNum xmlns:w="{w}" w:abstractNumId="91">'
+        f'<w:lvl w:ilvl="0"><w:start w:val="2"/><w:numFmt w:val="chineseCounting"/><w:suff w:val="nothing"/>'
+        f'<w:lvlText w:val="%1、"/></w:lvl>'
+        f'<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%2."/></w:lvl>'
+        f'</w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num xmlns:w="{w}" w:numId="91"><w:abstractNumId w:val="91"/></w:num>'))
+    for ilvl, line in ((0, "存在的问题"), (1, "基层法治力量薄弱，专业人员缺乏。"), (1, "群众法治意识有待提高，学法用法氛围不浓。")):
+        paragraph = document.add_paragraph(line)
+        paragraph._p.get_or_add_pPr().append(parse_xml(
+            f'<w:numPr xmlns:w="{w}"><w:ilvl w:val="{ilvl}"/><w:numId w:val="91"/></w:numPr>'))
+    path = tmp_path / "problems.docx"
+    document.save(path)
+    doc = load(path)
+    assert doc.text.split("\n") == ["二、存在的问题", "1.\t基层法治力量薄弱，专业人员缺乏。", "2.\t群众法治意识有待提高，学法用法氛围不浓。"]
+    run = extract_document(doc, RulesLabeller())
+    assert [p.quote for p in run.problems] == ["基层法治力量薄弱，专业人员缺乏", "群众法治意识有待提高，学法用法氛围不浓"]
+    for start, end in doc.generated:
+        assert not any(p.char_start < end and start < p.char_end for p in run.problems)
+
+
 def test_docx_table_rows_are_lines_in_reading_order_with_tab_separated_cells(tmp_path):
     name = REPORT_FILES[1].name
     text = load(REPORTS / name).text

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from .answers import ProblemLabel
+from .candidates import mask
 from .documents import Document
 from .errors import ModelOutputError, TruncatedOutput
 from .issuers import title_line
@@ -62,7 +63,7 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) ->
         result.meta = meta.meta
         result.dropped += len(meta.rejected)
     _metrics(result, labeller, spans, concurrency, doc.generated)
-    _problems(result, labeller, spans)
+    _problems(result, labeller, spans, doc.generated)
     result.seconds = time.monotonic() - started
     return result
 
@@ -147,11 +148,15 @@ def _value_parses(quote: str, value: float, value_max: float | None) -> bool:
                for q in find_quantities(quote))
 
 
-def _problems(result: Extraction, labeller: Labeller, spans: list[SectionSpan]) -> None:
+def _problems(result: Extraction, labeller: Labeller, spans: list[SectionSpan],
+              generated: tuple[tuple[int, int], ...] = ()) -> None:
+    # Items are split on the text with generated list labels read as line breaks (as for metrics),
+    # so no item starts inside a label ("1." of Word numbering); quotes are cut from the text itself.
+    text = mask(result.text, generated)
     # Only headings whose own words say "problems": a model's guess is not enough to read a
     # section's sentences as admitted shortcomings.
     for span in (s for s in spans if s.level == 1 and heading_category(s.title) == "problems"):
-        items = problem_items(result.text, span)
+        items = problem_items(text, span)
         if not items:
             continue
         no_labels: list[ProblemLabel] = []
