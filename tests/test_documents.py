@@ -45,7 +45,8 @@ def test_oversized_file_is_refused(tmp_path):
 def test_discover_walks_folders_skips_other_suffixes_and_survives_symlink_loops(tmp_path):
     (tmp_path / "a.txt").write_text("x")
     (tmp_path / "b.md").write_text("x")
-    (tmp_path / "c.pdf").write_text("x")
+    (tmp_path / "c.xlsx").write_text("x")  # not a report format (.pdf is one since issue 12)
+    (tmp_path / "~$e.docx").write_text("x")  # Word's lock file beside an open document
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "d.txt").write_text("x")

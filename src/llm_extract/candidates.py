@@ -11,6 +11,7 @@ no rule decides is kept but marked `needs_model`, for a model to arbitrate.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .lexicon import (
@@ -88,7 +89,13 @@ class Candidate:
         return self.exclusion is not None
 
 
-def find_candidates(text: str) -> list[Candidate]:
+def find_candidates(text: str, generated: Sequence[tuple[int, int]] = ()) -> list[Candidate]:
+    """Every quantity of the text with its clause. `generated` are character ranges a converter
+    generated (Word's list labels such as "1." or "（三）"): they are not the report's words, so
+    they are read as line breaks here. A label's digits can never be a number nor join the
+    number after them ("1." + "2名" is not 1.2名), and no clause reaches back into a label.
+    Offsets are unchanged, so quotes are still cut from the text itself."""
+    text = mask(text, generated)
     found = []
     previous_end = 0
     for quantity in find_quantities(text):
@@ -99,6 +106,16 @@ def find_candidates(text: str) -> list[Candidate]:
         found.append(Candidate(quantity, start, quantity.end, reason, needs_model=undecided))
         previous_end = quantity.end
     return found
+
+
+def mask(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The text with each span replaced by as many line breaks (same length, same offsets)."""
+    if not spans:
+        return text
+    chars = list(text)
+    for start, end in spans:
+        chars[max(0, start):max(0, end)] = "\n" * (max(0, end) - max(0, start))
+    return "".join(chars)
 
 
 def clause_start(text: str, num_start: int, floor: int = 0) -> int:

@@ -88,7 +88,8 @@ def _settings(**flags: Any) -> Settings:
 
 @app.command()
 def run(
-    paths: Annotated[list[Path], typer.Argument(help="Report files (.txt/.md) or folders of them.")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="Report files (.txt .md .docx .pdf .html .htm; .doc .wps with LibreOffice) or folders of them.")],
     db: DbOption = Path("llm_extract.duckdb"),
     base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Model name [env LLM_EXTRACT_MODEL].")] = None,
@@ -247,17 +248,23 @@ def show(
     meta = extraction.meta
     tree = Tree(Text.assemble((extraction.title or shown(extraction.path), "bold"),
                               f"  {meta.township or '?'} · {meta.county or '?'} · {meta.year or '?'} · "
-                              f"{meta.issuer or '?'} · {meta.report_date or '?'}  ", (shown(extraction.path), "dim")))
+                              f"{meta.issuer or '?'} · {meta.report_date or '?'}  ", (shown(extraction.path), "dim"),
+                              (f"  {extraction.source_format} via {extraction.converter}"
+                               if extraction.converter and extraction.source_format not in ("txt", "md") else "", "dim")))
     nodes: dict[int | None, Tree] = {}
     for s in extraction.sections:
         parent = nodes.get(s.parent_id, tree)  # a missing parent hangs the node on the root
         nodes[s.section_id] = parent.add(Text.assemble(f"{s.number} {s.title}", (f"  ({s.category})" if s.category else "", "dim")))
+    def where(offset: int) -> str:
+        page = extraction.page_at(offset)  # for PDFs: the page the quote starts on
+        return f"@{offset}" + (f" page {page}" if page is not None else "")
+
     for m in extraction.metrics:
         value = f"{m.value:g}" + (f"-{m.value_max:g}" if m.value_max is not None else "")
         nodes.get(m.section_id, tree).add(Text.assemble(
-            (m.name, "cyan"), f" = {'~' if m.approx else ''}{value} {m.unit} ", (f"{m.category} «{m.quote}» @{m.char_start}", "dim")))
+            (m.name, "cyan"), f" = {'~' if m.approx else ''}{value} {m.unit} ", (f"{m.category} «{m.quote}» {where(m.char_start)}", "dim")))
     for p in extraction.problems:
-        nodes.get(p.section_id, tree).add(Text.assemble(("问题", "yellow"), f" {p.summary} ", (f"{p.category} @{p.char_start}", "dim")))
+        nodes.get(p.section_id, tree).add(Text.assemble(("问题", "yellow"), f" {p.summary} ", (f"{p.category} {where(p.char_start)}", "dim")))
     out.print(tree)
 
 

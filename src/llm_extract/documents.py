@@ -12,11 +12,17 @@ from pathlib import Path
 
 from .encoding import decode_bytes
 from .errors import InputError
+from .formats import SUFFIXES as CONVERTED_SUFFIXES
+from .formats import PageSpan, Span, convert
 
-SUFFIXES = (".txt", ".md")
+TEXT_SUFFIXES = (".txt", ".md")
+SUFFIXES = TEXT_SUFFIXES + CONVERTED_SUFFIXES
 # Larger files are not township reports; reading them whole would only waste memory.
 MAX_BYTES = 5 * 1024 * 1024
+# Word, PDF and web pages carry images, fonts and markup around the same few pages of text.
+MAX_CONVERTED_BYTES = 50 * 1024 * 1024
 MIB = 1024 * 1024
+TEXT_CONVERTER = "llm-extract text decoding"
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,10 @@ class Document:
     path: Path
     doc_id: str  # sha256 of the file bytes: a changed file is a new document
     text: str  # decoded, BOM removed, line endings normalised; offsets index this
+    source_format: str = "txt"  # the file's format: txt, md, docx, pdf, html, doc, wps
+    converter: str = TEXT_CONVERTER  # what made `text` from the bytes, with its version
+    pages: tuple[PageSpan, ...] = ()  # (page, char_start, char_end), for formats with pages
+    generated: tuple[Span, ...] = ()  # characters the converter generated (list labels): never read as numbers
 
     @property
     def name(self) -> str:
@@ -79,7 +89,8 @@ def _walk(root: Path, bad: list[tuple[Path, str]]) -> Iterator[Path]:
         dirnames.sort()
         for filename in sorted(filenames):
             path = Path(dirpath) / filename
-            if path.suffix.lower() in SUFFIXES:
+            # "~$report.docx" is the lock file Word keeps beside an open document, not a report.
+            if path.suffix.lower() in SUFFIXES and not filename.startswith("~$"):
                 yield path
 
 
@@ -107,15 +118,31 @@ def normalise_newlines(text: str) -> str:
 
 
 def load(path: Path) -> Document:
-    """Read one report; every failure is an InputError naming the reason."""
-    data = read_bounded(path)
+    """Read one report; every failure is an InputError naming the reason.
+
+    Plain text is decoded; other formats are converted by `formats`, by suffix. Either way the
+    doc_id is the sha256 of the bytes read, and the text is what every offset points into.
+    """
+    suffix = path.suffix.lower()
+    converted_format = suffix in CONVERTED_SUFFIXES
+    data = read_bounded(path, MAX_CONVERTED_BYTES if converted_format else MAX_BYTES)
+    doc_id = hashlib.sha256(data).hexdigest()
+    real = Path(os.path.realpath(path))
+    if converted_format:
+        if not data.strip():
+            raise InputError("empty file")
+        converted = convert(data, suffix)
+        if len(converted.text) > MAX_BYTES:
+            raise InputError(f"its text is {len(converted.text):,} characters; reports over {MAX_BYTES:,} are refused")
+        return Document(path=real, doc_id=doc_id, text=converted.text, source_format=converted.source_format,
+                        converter=converted.converter, pages=converted.pages, generated=converted.generated)
     text = decode(data)
     if not _looks_like_text(text):
         raise InputError("binary file (mostly control characters), not text")
-    return Document(path=Path(os.path.realpath(path)), doc_id=hashlib.sha256(data).hexdigest(), text=text)
+    return Document(path=real, doc_id=doc_id, text=text, source_format=suffix.lstrip(".") or "txt")
 
 
-def read_bounded(path: Path) -> bytes:
+def read_bounded(path: Path, limit: int = MAX_BYTES) -> bytes:
     """The bytes of a regular file of at most MAX_BYTES; InputError for anything else.
 
     Opened without blocking and checked on the open descriptor, so a named pipe cannot stall the
@@ -135,16 +162,16 @@ def read_bounded(path: Path) -> bytes:
         if not stat.S_ISREG(mode):
             raise InputError(f"not a regular file ({_kind(mode)})")
         size = os.fstat(fd).st_size
-        if size > MAX_BYTES:
-            raise InputError(_too_big(size))
-        data = file.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise InputError(_too_big(len(data)))
+        if size > limit:
+            raise InputError(_too_big(size, limit))
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(_too_big(len(data), limit))
     return data
 
 
-def _too_big(size: int) -> str:
-    return f"file is {size / MIB:.1f} MiB; reports over {MAX_BYTES // MIB} MiB are refused"
+def _too_big(size: int, limit: int = MAX_BYTES) -> str:
+    return f"file is {size / MIB:.1f} MiB; reports over {limit // MIB} MiB are refused"
 
 
 def _kind(mode: int) -> str:

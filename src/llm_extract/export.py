@@ -10,7 +10,7 @@ import duckdb
 from . import dbfile
 from .errors import StoreError
 
-TABLES = ("documents", "sections", "metrics", "problems", "runs")
+TABLES = ("documents", "sections", "metrics", "problems", "pages", "runs")
 FORMATS = {"parquet": "(FORMAT parquet)", "csv": "(FORMAT csv, HEADER true)", "jsonl": "(FORMAT json)"}
 
 
@@ -36,7 +36,10 @@ def export_tables(db: Path, folder: Path, fmt: str, wait: float | None = None) -
     written = []
     try:
         with dbfile.errors(db, con):
+            present = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
             for table, target in zip(TABLES, targets):
+                if table not in present:
+                    continue  # a database from before the migration that added it (e.g. pages)
                 # Paths cannot be bound as parameters in COPY; quote them as SQL string literals.
                 literal = "'" + str(target).replace("'", "''") + "'"
                 con.execute(f"COPY {table} TO {literal} {FORMATS[fmt]}")

@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from .answers import ProblemLabel
+from .candidates import mask
 from .documents import Document
 from .errors import ModelOutputError, TruncatedOutput
 from .issuers import title_line
@@ -28,6 +29,7 @@ from .proposals import (
 from .schemas import (
     Extraction,
     MetricRecord,
+    PageRecord,
     ProblemRecord,
     SectionCategory,
     SectionRecord,
@@ -49,13 +51,16 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) ->
     started = time.monotonic()
     text = doc.text
     result = Extraction(doc_id=doc.doc_id, path=str(doc.path), text=text, title=title_line(text),
-                        model=labeller.name, prompt_version=labeller.version)
+                        model=labeller.name, prompt_version=labeller.version,
+                        source_format=doc.source_format, converter=doc.converter,
+                        pages=[PageRecord(page=p, char_start=a, char_end=b) for p, a, b in doc.pages])
     spans = segment(text)
     # Code settles the level-1 headings whose words say it; the labeller reads the rest.
     categories: dict[int, SectionCategory | None] = {s.index: heading_category(s.title) for s in spans if s.level == 1}
     undecided = [s for s in spans if s.level == 1 and categories[s.index] is None]
-    batches = metric_batches(text)
-    problem_sections = _problem_sections(text, spans)
+    # Generated list labels (Word numbering) are not the report's words: no number is read in them.
+    batches = metric_batches(text, generated=doc.generated)
+    problem_sections = _problem_sections(text, spans, doc.generated)
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         asked_sections = pool.submit(labeller.section_categories, undecided) if undecided else None
         asked_meta = pool.submit(labeller.metadata, text)
@@ -101,12 +106,16 @@ def _take(result: Extraction, name: str, asked: Future[tuple[T, Usage]], fallbac
     return value
 
 
-def _problem_sections(text: str, spans: list[SectionSpan]) -> list[tuple[SectionSpan, list[ProblemItem]]]:
+def _problem_sections(text: str, spans: list[SectionSpan],
+                      generated: tuple[tuple[int, int], ...] = ()) -> list[tuple[SectionSpan, list[ProblemItem]]]:
+    # Items are split on the text with generated list labels read as line breaks (as for metrics),
+    # so no item starts inside a label ("1." of Word numbering); quotes are cut from the text itself.
+    masked = mask(text, generated)
     # Only headings whose own words say "problems": a model's guess is not enough to read a
     # section's sentences as admitted shortcomings.
     found = []
     for span in (s for s in spans if s.level == 1 and heading_category(s.title) == "problems"):
-        items = problem_items(text, span)
+        items = problem_items(masked, span)
         if items:
             found.append((span, items))
     return found

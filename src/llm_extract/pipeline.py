@@ -205,7 +205,7 @@ def _to_extract(loaded: list[Document], store: Store, ident: Identity, force: bo
     """The documents not already extracted with this model and version."""
     docs = []
     for doc in loaded:
-        if not force and store.is_current(doc.doc_id, ident.model, ident.version):
+        if not force and store.is_current(doc.doc_id, ident.model, ident.version, doc.converter):
             summary.skipped.append(str(doc.path))
             emit(Skipped(str(doc.path)))
             continue

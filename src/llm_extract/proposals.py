@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .candidates import Candidate, find_candidates
@@ -53,13 +54,14 @@ class ProblemItem:
     quote: str
 
 
-def metric_batches(text: str, max_batch: int = MAX_BATCH) -> list[MetricBatch]:
-    """Non-excluded candidates in fixed-size batches.
+def metric_batches(text: str, max_batch: int = MAX_BATCH,
+                   generated: Sequence[tuple[int, int]] = ()) -> list[MetricBatch]:
+    """Non-excluded candidates in fixed-size batches; `generated` as in `find_candidates`.
 
     Equal batch sizes give equal response schemas, so consecutive calls share their whole
     prompt prefix (system prompt and tool schema) in the server's cache.
     """
-    shown = [c for c in find_candidates(text) if not c.is_excluded]
+    shown = [c for c in find_candidates(text, generated) if not c.is_excluded]
     batches = []
     for first in range(0, len(shown), max_batch):
         items = [

@@ -85,6 +85,15 @@ class ProblemRecord(BaseModel):
     alignment: Alignment = Alignment.EXACT
 
 
+class PageRecord(BaseModel):
+    """Characters [char_start, char_end) of a document's text are on page `page` (1-based), for
+    formats that have pages (PDF)."""
+
+    page: int
+    char_start: int
+    char_end: int
+
+
 class Usage(BaseModel):
     calls: int = 0
     prompt_tokens: int = 0
@@ -102,7 +111,10 @@ class Extraction(BaseModel):
 
     doc_id: str
     path: str
-    text: str = ""  # the decoded source every offset points into
+    text: str = ""  # the decoded (or converted) source every offset points into
+    source_format: str = "txt"  # txt, md, docx, pdf, html, doc, wps
+    converter: str | None = None  # what made `text` from the file's bytes, with its version
+    pages: list[PageRecord] = Field(default_factory=list)
     model: str = ""
     prompt_version: str = ""
     run_id: str | None = None
@@ -121,3 +133,10 @@ class Extraction(BaseModel):
     @property
     def status(self) -> str:
         return "partial" if self.failed_steps else "ok"
+
+    def page_at(self, offset: int) -> int | None:
+        """The page a character is on, when the source had pages."""
+        for page in self.pages:
+            if page.char_start <= offset < page.char_end:
+                return page.page
+        return None

@@ -23,7 +23,7 @@ from .errors import StoreError
 from .ground import is_grounded
 from .readonly import reading_statement
 from .reviewsql import REVIEWS_SQL
-from .schemas import Extraction, MetricRecord, ProblemRecord, ReportMeta, SectionRecord
+from .schemas import Extraction, MetricRecord, PageRecord, ProblemRecord, ReportMeta, SectionRecord
 
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_core_tables", """
@@ -93,12 +93,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE documents ADD COLUMN n_fallbacks INTEGER DEFAULT 0;
         ALTER TABLE metrics ADD COLUMN label_source VARCHAR DEFAULT 'model';
     """),
+    # Reports as users have them (.docx, .pdf, .html, .doc/.wps): the format of the file and what
+    # converted it to the stored text; for formats with pages, the page of each character range.
+    # Every document stored before this migration was decoded plain text.
+    ("007_source_format_and_pages", """
+        ALTER TABLE documents ADD COLUMN source_format VARCHAR;
+        ALTER TABLE documents ADD COLUMN converter VARCHAR;
+        UPDATE documents SET source_format = CASE WHEN lower(path) LIKE '%.md' THEN 'md' ELSE 'txt' END,
+                             converter = 'llm-extract text decoding';
+        CREATE TABLE pages (
+            doc_id VARCHAR NOT NULL, page INTEGER NOT NULL,
+            char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, PRIMARY KEY (doc_id, page)
+        );
+    """),
     # A reviewer's decisions (llm-extract review), append-only: extractions are never overwritten.
     # An item is keyed by its document, kind, span and (metrics) value, not by metric_id, which a
     # re-extraction renumbers: a review applies again whenever an item with the same key comes back.
     # The latest decision per key wins (review_id grows); the *_reviewed views apply it.
     ("008_reviews", REVIEWS_SQL),
 ]
+# Every table with a doc_id column: what replacing or forgetting a document deletes from.
+DOCUMENT_TABLES = ("metrics", "problems", "sections", "pages", "documents")
 
 Method = TypeVar("Method", bound=Callable[..., Any])
 
@@ -174,11 +189,13 @@ class Store:
 
     # --- documents --------------------------------------------------------------------------
     @_file_errors
-    def is_current(self, doc_id: str, model: str, prompt_version: str) -> bool:
-        """An unchanged file already extracted with this model and prompt version."""
+    def is_current(self, doc_id: str, model: str, prompt_version: str, converter: str | None = None) -> bool:
+        """An unchanged file already extracted with this model and prompt version (and, when given,
+        converted by the same converter: a new converter version may read the file differently)."""
         row = self.con.execute(
-            "SELECT 1 FROM documents WHERE doc_id = ? AND model = ? AND prompt_version = ? AND status = 'ok'",
-            [doc_id, model, prompt_version],
+            "SELECT 1 FROM documents WHERE doc_id = ? AND model = ? AND prompt_version = ? AND status = 'ok'"
+            " AND (? IS NULL OR converter = ?)",
+            [doc_id, model, prompt_version, converter, converter],
         ).fetchone()
         return row is not None
 
@@ -203,7 +220,7 @@ class Store:
                    SELECT d.doc_id FROM documents d JOIN seen s ON d.path = s.path
                    WHERE d.doc_id NOT IN (SELECT doc_id FROM seen)
                      AND s.doc_id IN (SELECT doc_id FROM documents)""")
-            for table in ("metrics", "problems", "sections", "documents"):
+            for table in DOCUMENT_TABLES:
                 self.con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT doc_id FROM stale)")
             self.con.execute("DROP TABLE seen")
             self.con.execute("DROP TABLE stale")
@@ -236,21 +253,24 @@ class Store:
         with self.transaction():
             old = [r[0] for r in self.con.execute(
                 "SELECT doc_id FROM documents WHERE doc_id = ? OR path = ?", [doc_id, extraction.path]).fetchall()]
-            for table in ("metrics", "problems", "sections", "documents"):
+            for table in DOCUMENT_TABLES:
                 self.con.executemany(f"DELETE FROM {table} WHERE doc_id = ?", [[d] for d in old + [doc_id]])
             meta = extraction.meta
             self.con.execute(
                 """INSERT INTO documents (doc_id, path, title, township, county, year, issuer, report_date,
                    n_chars, text, run_id, model, prompt_version, extracted_at, status, failed_steps,
-                   n_dropped, prompt_tokens, completion_tokens, model_calls, seconds, issuer_level, n_fallbacks)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   n_dropped, prompt_tokens, completion_tokens, model_calls, seconds, issuer_level, n_fallbacks,
+                   source_format, converter)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [doc_id, extraction.path, extraction.title, meta.township, meta.county, meta.year,
                  meta.issuer, meta.report_date, len(text), text, extraction.run_id, extraction.model,
                  extraction.prompt_version, now(), extraction.status,
                  json.dumps(extraction.failed_steps, ensure_ascii=False) if extraction.failed_steps else None,
                  extraction.dropped, extraction.usage.prompt_tokens, extraction.usage.completion_tokens,
-                 extraction.usage.calls, extraction.seconds, meta.issuer_level, extraction.fallbacks],
+                 extraction.usage.calls, extraction.seconds, meta.issuer_level, extraction.fallbacks,
+                 extraction.source_format, extraction.converter],
             )
+            self._insert("pages", doc_id, [p.model_dump() for p in extraction.pages])
             self._insert("sections", doc_id, [s.model_dump() for s in extraction.sections])
             township = {"township": meta.township}
             self._insert("metrics", doc_id, [m.model_dump(mode="json") | township for m in extraction.metrics])
@@ -280,6 +300,8 @@ class Store:
             sections=[SectionRecord(**_drop(r)) for r in self.query("SELECT * FROM sections WHERE doc_id = ? ORDER BY section_id", [doc_id])],
             metrics=[MetricRecord(**_drop(r)) for r in self.query("SELECT * FROM metrics WHERE doc_id = ? ORDER BY metric_id", [doc_id])],
             problems=[ProblemRecord(**_drop(r)) for r in self.query("SELECT * FROM problems WHERE doc_id = ? ORDER BY problem_id", [doc_id])],
+            source_format=d["source_format"] or "txt", converter=d["converter"],
+            pages=[PageRecord(**_drop(r)) for r in self.query("SELECT * FROM pages WHERE doc_id = ? ORDER BY page", [doc_id])],
             dropped=d["n_dropped"] or 0, fallbacks=d["n_fallbacks"] or 0,
             failed_steps=json.loads(d["failed_steps"]) if d["failed_steps"] else [],
         )
