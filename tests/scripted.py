@@ -42,11 +42,9 @@ def plausible(task: str, response_model: type[BaseModel], messages: list[dict[st
     if task == "Metrics":
         return {f: {"name": re.sub(r"[\d\s.]+.*$", "", line)[:10] or "数量", "category": "other"}
                 for f, line in zip(fields, shown)}
-    if task == "Problems":
-        return {f: {"summary": line[:15], "category": "other"} for f, line in zip(fields, shown)}
     if task == "Sections":
         return {f: "achievements" for f in fields}
-    if task == "MetricCategories":
+    if task in ("MetricCategories", "ProblemCategories"):
         return {f: "other" for f in fields}
     return {"township": None, "county": None, "year": None, "issuer": None, "report_date": None}
 

@@ -129,15 +129,15 @@ def test_a_single_item_that_is_still_cut_off_fails_its_step_and_the_document_is_
 
 def test_an_answer_that_stays_invalid_fails_only_its_step(tmp_path):
     def respond(task, model, messages):
-        if task == "Problems":
-            return {"c1": {"summary": "", "category": "other"}}  # invalid every time
+        if task == "ProblemCategories":
+            return {"c1": "not-a-category"}  # invalid every time
         return plausible(task, model, messages)
 
     labeller, backend = _labeller(respond)
     extraction = extract_document(_doc(tmp_path), labeller)
     assert extraction.problems == [] and len(extraction.metrics) == 9
     assert [s.split(":")[0] for s in extraction.failed_steps] == ["problems 二"]
-    assert sum(task == "Problems" for task, _ in backend.calls) == 2  # asked, then re-asked once
+    assert sum(task == "ProblemCategories" for task, _ in backend.calls) == 2  # asked, then re-asked once
 
 
 def test_metadata_not_in_the_text_is_rejected_and_counted(tmp_path):
@@ -185,6 +185,11 @@ def fake_embedded(monkeypatch):
 
     class Server:
         base_url = "http://127.0.0.1:18080/v1"
+        binary = None
+        slots = 1
+
+        def share_prefix(self, system: str) -> None:
+            pass
 
     @contextlib.contextmanager
     def serve(_settings):

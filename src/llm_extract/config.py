@@ -68,13 +68,18 @@ class Settings(BaseSettings):
     n_ctx: int = 4096
     n_threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))
     server_start_timeout: float = 120.0
+    local_server: Literal["auto", "llama-server", "llama-cpp-python"] = Field(
+        default="auto", description="which runtime serves the embedded model: llama.cpp's own server when "
+        "built (llm-extract build-server), else llama-cpp-python's")
+    local_slots: int = Field(default=4, ge=1, le=16, description="requests llama-server decodes at once")
 
     @property
     def is_local(self) -> bool:
         return not self.base_url
 
     def resolved_mode(self) -> Mode:
-        """TOOLS is grammar-enforced on llama.cpp and native on OpenAI-style APIs."""
+        """TOOLS is grammar-enforced on llama-cpp-python and native on OpenAI-style APIs; the
+        client picks json_schema for llama.cpp's own server (see llm.endpoint_mode)."""
         return self.mode or "tools"
 
     def resolved_concurrency(self) -> int:

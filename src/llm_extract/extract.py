@@ -16,7 +16,7 @@ from .candidates import mask
 from .documents import Document
 from .errors import ModelOutputError, TruncatedOutput
 from .issuers import title_line
-from .labellers import Labeller, MetricName
+from .labellers import Labeller, MetadataResult, MetricName
 from .numbers import find_quantities, values_equal
 from .proposals import (
     MetricBatch,
@@ -38,6 +38,7 @@ from .schemas import (
 from .segment import SectionSpan, section_at, segment
 
 T = TypeVar("T")
+F = TypeVar("F")
 
 
 def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) -> Extraction:
@@ -67,22 +68,24 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) ->
         asked_metrics = [pool.submit(label_batch, labeller, batch) for batch in batches]
         asked_problems = [pool.submit(labeller.problem_labels, items) for _, items in problem_sections]
         try:
-            no_answer: dict[int, SectionCategory] = {}
             if asked_sections is not None:
-                categories.update(_take(result, "sections", asked_sections, no_answer))
+                no_answer: dict[int, SectionCategory] = {}
+                answered: dict[int, SectionCategory] = _take(result, "sections", asked_sections, no_answer)
+                categories.update(answered)
             result.sections = [
                 SectionRecord(section_id=s.index, parent_id=s.parent, level=s.level, number=s.number,
                               title=s.title, category=categories.get(s.index) if s.level == 1 else None,
                               char_start=s.char_start, char_end=s.char_end)
                 for s in spans
             ]
-            meta = _take(result, "metadata", asked_meta, None)
+            no_meta: MetadataResult | None = None
+            meta = _take(result, "metadata", asked_meta, no_meta)
             if meta is not None:
                 result.meta = meta.meta
                 result.dropped += len(meta.rejected)
-            for batch, asked in zip(batches, asked_metrics):
+            for batch, asked_batch in zip(batches, asked_metrics):
                 no_names: list[MetricName] = []
-                names = _take(result, "metrics", asked, no_names)
+                names = _take(result, "metrics", asked_batch, no_names)
                 if names:  # none when the batch's step failed: its numbers are not stored unlabelled
                     _add_metrics(result, spans, batch.items, names)
             for (span, items), asked in zip(problem_sections, asked_problems):
@@ -95,7 +98,7 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) ->
     return result
 
 
-def _take(result: Extraction, name: str, asked: Future[tuple[T, Usage]], fallback: T) -> T:
+def _take(result: Extraction, name: str, asked: Future[tuple[T, Usage]], fallback: F) -> T | F:
     """One labelling step's answer; a step that stays malformed is recorded, and the document goes on."""
     try:
         value, usage = asked.result()

@@ -44,6 +44,7 @@ from .schemas import (
     LabelSource,
     MetricCategory,
     Namer,
+    ProblemCategory,
     ReportMeta,
     SectionCategory,
     Usage,
@@ -51,6 +52,7 @@ from .schemas import (
 from .segment import SectionSpan
 
 HEAD_CHARS = 400
+SUMMARY_CHARS = 25
 TAIL_CHARS = 200
 
 
@@ -178,16 +180,25 @@ class LLMLabeller:
                 for k, (item, label) in enumerate(zip(items, labels))], usage
 
     def problem_labels(self, items: list[ProblemItem]) -> tuple[list[ProblemLabel], Usage]:
+        """Code summarises every item (the model's summaries scored below code's and cost most of
+        the tokens it generated); the model categorises them."""
         answer, usage = self.backend.complete(
-            numbered("Problems", ProblemLabel, len(items)), self.prompts.messages("problems", items=items),
+            numbered("ProblemCategories", ProblemCategory, len(items)),
+            self.prompts.messages("problem_categories", items=items),
         )
-        return answers_in_order(answer, len(items)), usage
+        categories: list[ProblemCategory] = answers_in_order(answer, len(items))
+        return [ProblemLabel(summary=code_summary(item), category=c) for item, c in zip(items, categories)], usage
 
 
 def code_label(item: MetricCandidate, source: LabelSource = "code") -> MetricName:
     """What code alone calls the item (names.code_name); the category its words settle, else other."""
     name = item.code_name or item.candidate.quantity.unit
     return MetricName(name=name, category=settled_category(item.context) or "other", source=source)
+
+
+def code_summary(item: ProblemItem) -> str:
+    """The item's own opening words: an admitted shortcoming is stated first ("一是……不强")."""
+    return item.quote[:SUMMARY_CHARS]
 
 
 class RulesLabeller:
@@ -209,4 +220,4 @@ class RulesLabeller:
         return [code_label(item) for item in batch.items], Usage()
 
     def problem_labels(self, items: list[ProblemItem]) -> tuple[list[ProblemLabel], Usage]:
-        return [ProblemLabel(summary=i.quote[:25], category="other") for i in items], Usage()
+        return [ProblemLabel(summary=code_summary(i), category="other") for i in items], Usage()

@@ -7,7 +7,10 @@ error message, a bounded number of times. Everything else becomes a one-line Llm
 
 from __future__ import annotations
 
+import json
 import logging
+import urllib.error
+import urllib.request
 from typing import Any, Protocol, TypeVar
 
 import instructor
@@ -114,6 +117,23 @@ def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
 
 
+def endpoint_mode(base_url: str) -> str:
+    """The instructor mode for an endpoint whose mode was not set.
+
+    llama.cpp's own server (it answers GET /props) reads a forced tool choice as "auto", so the
+    model may answer in prose; it enforces `response_format` JSON schemas with a grammar, and
+    puts no schema into the prompt. Everything else gets TOOLS (native on OpenAI-style APIs,
+    grammar-enforced on llama-cpp-python).
+    """
+    root = base_url.rstrip("/").removesuffix("/v1")
+    try:
+        with urllib.request.urlopen(f"{root}/props", timeout=5) as response:
+            props = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return "tools"
+    return "json_schema" if isinstance(props, dict) and "default_generation_settings" in props else "tools"
+
+
 class InstructorBackend:
     """Structured completions from any OpenAI-compatible endpoint."""
 
@@ -121,7 +141,7 @@ class InstructorBackend:
         self.settings = settings
         self.base_url = base_url
         self.model = settings.resolved_model()
-        self.mode = MODES[settings.resolved_mode()]
+        self.mode = MODES[settings.mode or endpoint_mode(base_url)]
         # openai's own retries are off: tenacity does it, with our bounds and our counting.
         raw = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
                             timeout=settings.timeout, max_retries=0)

@@ -13,16 +13,19 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import llamaserver
 from .config import LOCAL_MODEL_NAME, Settings
 from .errors import LocalModelError
 
@@ -115,6 +118,13 @@ def resolve_model_path(settings: Settings) -> Path:
     return ensure_gguf(settings.cache_dir)
 
 
+def _post(url: str, body: dict[str, object], timeout: float) -> None:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        response.read()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -128,23 +138,52 @@ def _die_with_parent() -> None:
 
 
 class LocalServer:
-    """A llama.cpp OpenAI-compatible server child process."""
+    """The embedded model's OpenAI-compatible server, a child process on 127.0.0.1.
+
+    llama.cpp's own server when it has been built (`llm-extract build-server`): parallel slots
+    decoded together, so a document's requests and the next document's run at once. Otherwise
+    llama-cpp-python's server, which answers one request at a time.
+    """
 
     def __init__(self, settings: Settings, port: int | None = None, log_path: Path | None = None) -> None:
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise LocalModelError(f"the local model runtime (llama-cpp-python) is not installed; {INSTALL_HINT}, or set LLM_EXTRACT_BASE_URL to use another endpoint")
         self.settings = settings
+        self.binary = llamaserver.find_binary(settings.cache_dir) if settings.local_server != "llama-cpp-python" else None
+        if self.binary is None and settings.local_server == "llama-server":
+            raise LocalModelError("llama-server is not built; run: llm-extract build-server")
+        if self.binary is None and importlib.util.find_spec("llama_cpp") is None:
+            raise LocalModelError(f"the local model runtime (llama-cpp-python) is not installed; {INSTALL_HINT}, or set LLM_EXTRACT_BASE_URL to use another endpoint")
         self.model_path = resolve_model_path(settings)
         self.port = port or free_port()
         self.log_path = log_path or settings.cache_dir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self._slot_dir: Path | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    @property
+    def runtime(self) -> str:
+        return "llama-server" if self.binary else "llama-cpp-python"
+
+    @property
+    def slots(self) -> int:
+        """Requests the server decodes at once: what a run keeps in flight."""
+        return self.settings.local_slots if self.binary else 1
+
     def command(self) -> list[str]:
         threads = str(self.settings.n_threads)
+        if self.binary:
+            self._slot_dir = Path(tempfile.mkdtemp(prefix="llm-extract-slots-"))
+            return [
+                str(self.binary), "--model", str(self.model_path), "--alias", LOCAL_MODEL_NAME,
+                "--host", "127.0.0.1", "--port", str(self.port),
+                # The context is split between the slots: each gets n_ctx, as with one slot.
+                "--ctx-size", str(self.settings.n_ctx * self.slots), "--parallel", str(self.slots),
+                "--threads", threads, "--threads-batch", threads, "--no-webui",
+                # Where share_prefix copies the system prompt's cache from slot to slot.
+                "--slot-save-path", str(self._slot_dir),
+            ]
         return [
             # -P: the working directory must not shadow stdlib modules in the server.
             sys.executable, "-P", "-m", "llama_cpp.server",
@@ -156,6 +195,27 @@ class LocalServer:
             # ~2 GB here); we never ask for logprobs, so keep only the last row.
             "--logits_all", "false",
         ]
+
+    def share_prefix(self, system: str) -> None:
+        """Evaluate the system prompt once and copy its cache into every slot.
+
+        Each slot caches its own prompt prefix; left alone, every slot would evaluate the ~1,000
+        tokens of the shared system prompt itself on its first request (about 20 s each on
+        2 cores). Saving one slot and restoring it into the others takes milliseconds. Best
+        effort: a server that refuses only loses the head start.
+        """
+        if not self.binary or self.slots < 2:
+            return
+        root = self.base_url.removesuffix("/v1")
+        body = {"model": LOCAL_MODEL_NAME, "max_tokens": 1, "temperature": 0, "id_slot": 0,
+                "messages": [{"role": "system", "content": system}, {"role": "user", "content": "。"}]}
+        try:
+            _post(f"{self.base_url}/chat/completions", body, self.settings.timeout)
+            _post(f"{root}/slots/0?action=save", {"filename": "prefix.bin"}, self.settings.timeout)
+            for slot in range(1, self.slots):
+                _post(f"{root}/slots/{slot}?action=restore", {"filename": "prefix.bin"}, self.settings.timeout)
+        except (urllib.error.URLError, OSError):
+            return
 
     def start(self, detach: bool = False) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,6 +241,8 @@ class LocalServer:
         raise LocalModelError(f"the local model server did not answer within {self.settings.server_start_timeout:.0f} s; see {self.log_path}")
 
     def stop(self) -> None:
+        if self._slot_dir is not None:
+            shutil.rmtree(self._slot_dir, ignore_errors=True)
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()

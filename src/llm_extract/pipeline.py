@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -117,34 +119,58 @@ def identity(settings: Settings, backend: BackendKind, prompts: Prompts | None =
     return Identity(settings.resolved_model(), extraction_version(prompts or Prompts(), settings.names))
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str
+    api_key: str | None
+    parallel: int | None  # requests the server decodes at once, when we know it (the embedded one)
+    note: str | None = None  # what the user should know about it
+
+
+@dataclass(frozen=True)
+class Labelling:
+    """What a run labels with: the labeller, the endpoint behind it, and how many requests to
+    keep in flight (the flag, else what the embedded server decodes at once, else the default)."""
+
+    labeller: Labeller
+    base_url: str | None
+    concurrency: int
+    note: str | None = None
+
+
 @contextlib.contextmanager
 def open_labeller(settings: Settings, backend: BackendKind = "llm", prompts: Prompts | None = None,
-                  model_backend: Backend | None = None) -> Iterator[tuple[Labeller, str | None]]:
-    """The labeller and the base URL it talks to; starts (and stops) the embedded model if needed.
+                  model_backend: Backend | None = None) -> Iterator[Labelling]:
+    """The labeller and the endpoint it talks to; starts (and stops) the embedded model if needed.
 
     `model_backend` replaces the HTTP client only (a scripted backend in offline tests); where the
     endpoint comes from, and what is recorded about it, stays the same.
     """
     if backend == "rules":
-        yield RulesLabeller(), None
+        yield Labelling(RulesLabeller(), None, 1)
         return
-    with _endpoint(settings) as (base_url, api_key):
-        client = model_backend or InstructorBackend(settings, base_url, api_key)
-        labeller = LLMLabeller(client, prompts or Prompts(), settings.resolved_model(), settings.max_reasks,
-                               settings.names)
-        yield labeller, base_url
+    prompts = prompts or Prompts()
+    with _endpoint(settings, prompts) as endpoint:
+        client = model_backend or InstructorBackend(settings, endpoint.base_url, endpoint.api_key)
+        labeller = LLMLabeller(client, prompts, settings.resolved_model(), settings.max_reasks, settings.names)
+        concurrency = settings.concurrency or endpoint.parallel or settings.resolved_concurrency()
+        yield Labelling(labeller, endpoint.base_url, concurrency, endpoint.note)
 
 
 @contextlib.contextmanager
-def _endpoint(settings: Settings) -> Iterator[tuple[str, str | None]]:
+def _endpoint(settings: Settings, prompts: Prompts) -> Iterator[Endpoint]:
     """The configured endpoint and key, or the embedded model's, started for the block."""
     if settings.base_url:
-        yield settings.base_url, settings.api_key.get_secret_value() if settings.api_key else None
+        yield Endpoint(settings.base_url, settings.api_key.get_secret_value() if settings.api_key else None, None)
         return
     from . import local  # only the local path needs the runtime
 
     with local.serve(settings) as server:
-        yield server.base_url, None
+        server.share_prefix(prompts.render("system"))
+        note = None if server.binary else (
+            "the embedded model runs on llama-cpp-python's server, one request at a time; "
+            "`llm-extract build-server` builds llama.cpp's server, which decodes several at once")
+        yield Endpoint(server.base_url, None, server.slots, note)
 
 
 def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", force: bool = False,
@@ -234,29 +260,49 @@ def _finish_run(settings: Settings, summary: RunSummary, n_docs: int, status: st
 
 def _extract_all(docs: list[Document], settings: Settings, backend: BackendKind, prompts: Prompts | None,
                  model_backend: Backend | None, summary: RunSummary, emit: OnEvent) -> None:
-    with open_labeller(settings, backend, prompts, model_backend) as (labeller, base_url), \
+    with open_labeller(settings, backend, prompts, model_backend) as labelling, \
             _writer(settings, emit) as writer:
-        summary.base_url = base_url
+        summary.base_url = labelling.base_url
+        if labelling.note:
+            emit(Note("embedded model", labelling.note))
         with _open_store(settings, emit) as store:
-            store.start_run(summary.run_id, base_url, summary.model)
+            store.start_run(summary.run_id, labelling.base_url, summary.model)
         status = "interrupted"
         try:
-            for doc in docs:
-                if not _extract_one(doc, labeller, settings, writer, summary, emit):
-                    break
+            _extract_in_order(docs, labelling, writer, summary, emit)
             status = "aborted" if summary.aborted else "finished"
         finally:
             writer.close()
             _finish_run(settings, summary, len(docs), status, emit)
 
 
-def _extract_one(doc: Document, labeller: Labeller, settings: Settings, writer: Writer,
-                 summary: RunSummary, emit: OnEvent) -> bool:
-    """Extract and store one document; False when the endpoint or the database failed and the
+def _extract_in_order(docs: list[Document], labelling: Labelling, writer: Writer, summary: RunSummary,
+                      emit: OnEvent) -> None:
+    """Extract documents with the next one's requests already in flight when the server decodes
+    several at once (a document alone rarely fills every slot), and save them in input order,
+    one at a time, from this thread."""
+    ahead = 2 if labelling.concurrency > 1 else 1
+    pending: deque[tuple[Document, Future[Extraction]]] = deque()
+    with ThreadPoolExecutor(max_workers=ahead) as pool:
+        try:
+            for doc in docs:
+                if len(pending) == ahead and not _finish_one(*pending.popleft(), writer, summary, emit):
+                    return
+                emit(DocStarted(str(doc.path), len(doc.text)))
+                pending.append((doc, pool.submit(extract_document, doc, labelling.labeller, labelling.concurrency)))
+            while pending:
+                if not _finish_one(*pending.popleft(), writer, summary, emit):
+                    return
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # stopped early: start no further document
+
+
+def _finish_one(doc: Document, extracting: Future[Extraction], writer: Writer, summary: RunSummary,
+                emit: OnEvent) -> bool:
+    """Store one extracted document; False when the endpoint or the database failed and the
     run must stop (every document saved so far is kept)."""
-    emit(DocStarted(str(doc.path), len(doc.text)))
     try:
-        extraction = extract_document(doc, labeller, settings.resolved_concurrency())
+        extraction = extracting.result()
         extraction = extraction.model_copy(update={"run_id": summary.run_id, "base_url": summary.base_url})
         writer.save(extraction)
     except (EndpointError, StoreError) as exc:
