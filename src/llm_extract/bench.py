@@ -1,136 +1,206 @@
-"""Benchmark the pipeline on the embedded model: `python -m llm_extract.bench reports/`.
+"""Before and after in one run: `python -m llm_extract.bench --against REV [reports/]`.
 
-Prints per report: characters, model calls, prompt and completion tokens, seconds, and the floor
-the hardware allows, i.e. the tokens the server actually evaluated (from its log; cached prompt
-prefixes are free) divided by the speeds measured on this machine at start. The ratio
-seconds / floor is the pipeline's overhead. Also the server's peak memory (VmHWM).
+Runs `llm-extract run --force` of the git revision REV and of this working tree, one after the
+other on the same machine and the same inputs, each with the embedded model as that version
+starts it (so a change of server is measured too). Inputs: the reports given, and each
+consecutive pair joined into one longer report (about 4-6k characters and 40-60 metrics, the size
+of real county-level reports). Per version and input set it prints seconds per report (run wall
+time over documents: documents overlap when the server decodes several requests at once), model
+calls and tokens, and this version's floor: the prompt tokens its server actually evaluated
+(cached prefixes are free) at the measured prompt speed plus the tokens it generated at the
+measured generation throughput with every slot busy. Also the server's peak memory.
 """
 
 from __future__ import annotations
 
+import argparse
+import concurrent.futures
+import os
 import re
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import openai
 
 from .config import LOCAL_MODEL_NAME, Settings
-from .documents import load
 from .local import LocalServer
-from .pipeline import DocDone, DocStarted, Event, run
 
+ROOT = Path(__file__).resolve().parents[2]
 PROMPT_EVAL = re.compile(r"prompt eval time =\s+([\d.]+) ms /\s+(\d+) tokens")
-GEN_EVAL = re.compile(r"\n[^\n]*?\beval time =\s+([\d.]+) ms /\s+(\d+) runs")
+GEN_EVAL = re.compile(r"\n[^\n]*?(?<!prompt )\beval time =\s+([\d.]+) ms /\s+(\d+) (?:runs|tokens)")
+SAMPLE = "用中文写一段两百字的说明，介绍乡镇法治宣传工作。"
 
 
 @dataclass
 class Speeds:
     prompt_tps: float
-    gen_tps: float
+    gen_tps: float  # with every slot generating: what batched decoding delivers
+    slots: int
+
+
+@dataclass
+class Result:
+    seconds: float  # wall time of the run, documents only (server start excluded)
+    docs: int
+    calls: float
+    prompt: float
+    completion: float
+    evaluated: int  # prompt tokens the server evaluated (from its log)
+    generated: int
+    peak_mb: float  # the model server's peak resident memory
+
+
+class PeakMemory:
+    """Samples the resident memory of the model server processes (any runtime) while a run lasts."""
+
+    def __init__(self) -> None:
+        self.mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            for proc in Path("/proc").glob("[0-9]*"):
+                try:
+                    if b"llama" not in (proc / "cmdline").read_bytes():
+                        continue
+                    for line in (proc / "status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            self.mb = max(self.mb, int(line.split()[1]) / 1024)
+                except OSError:
+                    continue
 
 
 def log_tokens(chunk: str) -> tuple[int, int]:
-    """(prompt tokens evaluated, tokens generated) in a slice of the llama.cpp server log."""
-    prompt = sum(int(n) for _, n in PROMPT_EVAL.findall(chunk))
-    gen = sum(int(n) for _, n in GEN_EVAL.findall(chunk))
-    return prompt, gen
+    """(prompt tokens evaluated, tokens generated) in a slice of a llama.cpp server log."""
+    return (sum(int(n) for _, n in PROMPT_EVAL.findall(chunk)),
+            sum(int(n) for _, n in GEN_EVAL.findall(chunk)))
 
 
-def calibrate(base_url: str, log: Path, sample: str) -> Speeds:
-    """Measure raw prompt and generation speed with two plain requests.
+def calibrate(sample: str) -> Speeds:
+    """This version's server: prompt speed on real report text, generation throughput with
+    every slot busy (one request per slot, all at once)."""
+    settings = Settings()
+    server = LocalServer(settings, log_path=Path(tempfile.mkdtemp(prefix="llm-extract-bench-")) / "server.log")
+    server.start()
+    try:
+        client = openai.OpenAI(base_url=server.base_url, api_key="none")
+        started = time.monotonic()
+        client.chat.completions.create(model=LOCAL_MODEL_NAME, max_tokens=1, messages=[{"role": "user", "content": sample}])
+        evaluated, _ = log_tokens(server.log_path.read_text(errors="replace"))
+        prompt_tps = evaluated / (time.monotonic() - started)
 
-    The prompt is real report text: a repetitive filler evaluates implausibly fast.
-    """
-    client = openai.OpenAI(base_url=base_url, api_key="none")
-    start = log.stat().st_size
-    client.chat.completions.create(model=LOCAL_MODEL_NAME, messages=[{"role": "user", "content": sample}], max_tokens=1)
-    client.chat.completions.create(model=LOCAL_MODEL_NAME, max_tokens=128, temperature=0,
-                                   messages=[{"role": "user", "content": "用中文写一段两百字的说明，介绍乡镇法治宣传工作。"}])
-    time.sleep(0.2)
-    chunk = log.read_text(errors="replace")[start:]
-    prompts = [(float(ms), int(n)) for ms, n in PROMPT_EVAL.findall(chunk)]
-    gens = [(float(ms), int(n)) for ms, n in GEN_EVAL.findall(chunk)]
-    big = max(prompts, key=lambda t: t[1])
-    longest = max(gens, key=lambda t: t[1])
-    return Speeds(prompt_tps=big[1] / big[0] * 1000, gen_tps=longest[1] / longest[0] * 1000)
+        def generate(k: int) -> int:
+            reply = client.chat.completions.create(model=LOCAL_MODEL_NAME, max_tokens=128, temperature=0,
+                                                   messages=[{"role": "user", "content": f"{SAMPLE}（{k}）"}])
+            return reply.usage.completion_tokens if reply.usage else 0
+
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(server.slots) as pool:
+            generated = sum(pool.map(generate, range(server.slots)))
+        return Speeds(prompt_tps, generated / (time.monotonic() - started), server.slots)
+    finally:
+        server.stop()
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def export_revision(rev: str, into: Path) -> Path:
+    """The source and prompts of a git revision, as files (no checkout of this tree changes)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src", "prompts"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def input_sets(reports: Path, into: Path) -> dict[str, Path]:
+    files = sorted(reports.glob("*.txt")) if reports.is_dir() else [reports]
+    single, joined = into / "reports", into / "joined"
+    single.mkdir(parents=True)
+    joined.mkdir(parents=True)
+    for path in files:
+        (single / path.name).write_bytes(path.read_bytes())
+    for first, second in zip(files[::2], files[1::2]):
+        text = first.read_text(encoding="utf-8") + "\n" + second.read_text(encoding="utf-8")
+        (joined / f"joined_{first.stem[:3]}_{second.stem[:3]}.txt").write_text(text, encoding="utf-8")
+    return {"reports": single, "joined": joined}
+
+
+def run_version(tree: Path, folder: Path, db: Path) -> Result:
+    """One `run --force` of a version's code with its own embedded model."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_EXTRACT_", "OPENAI_"))}
+    env |= {"PYTHONPATH": str(tree / "src"), "LLM_EXTRACT_PROMPTS": str(tree / "prompts"), "LLM_EXTRACT_TIMEOUT": "900"}
+    log = Settings().cache_dir / "server.log"
+    mark = log.stat().st_size if log.exists() else 0
+    with PeakMemory() as peak:
+        done = subprocess.run([sys.executable, "-m", "llm_extract", "run", str(folder), "--db", str(db), "--force"],
+                              env=env, capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{tree} failed: {done.stderr[-2000:]}")
+    evaluated, generated = log_tokens(log.read_text(errors="replace")[mark:]) if log.exists() else (0, 0)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        # The run's wall time, documents only: the first run row starts after its server is up.
+        wall = con.execute("SELECT epoch(max(finished_at) - max(started_at)) FROM runs").fetchone()
+        docs = con.execute("""SELECT count(*), sum(model_calls), sum(prompt_tokens), sum(completion_tokens)
+                              FROM documents""").fetchone()
+    finally:
+        con.close()
+    if wall is None or docs is None or wall[0] is None:
+        raise SystemExit(f"{tree} stored no run in {db}")
+    return Result(float(wall[0]), int(docs[0]), float(docs[1] or 0), float(docs[2] or 0), float(docs[3] or 0),
+                  evaluated, generated, peak.mb)
+
+
+def floor(result: Result, speeds: Speeds) -> float:
+    return result.evaluated / speeds.prompt_tps + result.generated / speeds.gen_tps
 
 
 def main(argv: list[str]) -> int:
-    reports = Path(argv[0]) if argv else Path("reports")
-    settings = Settings()
-    log = Path(tempfile.mkdtemp(prefix="llm-extract-bench-")) / "server.log"
-    server = LocalServer(settings, log_path=log)
-    started = time.monotonic()
-    server.start()
-    print(f"server ready in {time.monotonic() - started:.1f} s; threads {settings.n_threads}")
-    try:
-        sample = next(p for p in sorted(reports.glob("*.txt")) if p.is_file()) if reports.is_dir() else reports
-        speeds = calibrate(server.base_url, log, sample.read_text(encoding="utf-8", errors="replace")[:2500])
-        print(f"measured: prompt {speeds.prompt_tps:.0f} tok/s, generation {speeds.gen_tps:.1f} tok/s\n")
-        marks: dict[str, int] = {}
-        rows = []
-
-        def on_event(event: Event) -> None:
-            if isinstance(event, DocStarted):
-                marks["start"] = log.stat().st_size
-            elif isinstance(event, DocDone):
-                extraction = event.extraction
-                time.sleep(0.1)
-                evaluated, generated = log_tokens(log.read_text(errors="replace")[marks["start"]:])
-                floor = evaluated / speeds.prompt_tps + generated / speeds.gen_tps
-                naive = extraction.usage.prompt_tokens / speeds.prompt_tps + extraction.usage.completion_tokens / speeds.gen_tps
-                rows.append((Path(event.path).name, extraction, evaluated, generated, floor, naive))
-
-        db = log.parent / "bench.duckdb"
-        run_settings = settings.model_copy(update={"base_url": server.base_url, "model": LOCAL_MODEL_NAME, "db": db})
-        summary = run([reports], run_settings, force=True, on_event=on_event)
-        print(f"{'report':<28}{'chars':>7}{'calls':>6}{'prompt':>8}{'(eval)':>8}{'compl':>7}{'seconds':>9}"
-              f"{'floor':>8}{'ratio':>7}{'floor*':>8}{'ratio*':>7}{'metrics':>8}")
-        totals = [0.0] * 10
-        for name, e, evaluated, generated, floor, naive in rows:
-            values = (_chars(reports, name), e.usage.calls, e.usage.prompt_tokens, evaluated, e.usage.completion_tokens,
-                      e.seconds, floor, naive, len(e.metrics))
-            _print_row(name, *values)
-            for i, v in enumerate(values):
-                totals[i] += v
-        n = max(len(rows), 1)
-        _print_row("mean per report", *(t / n for t in totals[:9]))
-        print("floor  = server-evaluated prompt tokens / prompt speed + completion tokens / generation speed")
-        print("floor* = all prompt tokens (as if nothing were cached) / prompt speed + completion / generation speed")
-        gen_share = sum(r[3] for r in rows) / speeds.gen_tps / max(sum(r[4] for r in rows), 1e-9)
-        print(f"\nrun wall time {summary.seconds:.1f} s for {len(rows)} reports; generation is {gen_share:.0%} of the floor")
-        print(f"peak memory: model server {peak_rss_mb(server.process.pid) if server.process else float('nan'):.0f} MB, "
-              f"this process {_self_peak_mb():.0f} MB")
-    finally:
-        server.stop()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("reports", nargs="?", default="reports", type=Path)
+    parser.add_argument("--against", required=True, help="git revision to compare with (e.g. f673cd3)")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="llm-extract-bench-"))
+    sets = input_sets(args.reports, work / "in")
+    sample = next(iter(sorted(sets["reports"].glob("*.txt")))).read_text(encoding="utf-8")[:2500]
+    speeds = calibrate(sample)
+    print(f"this version's server: {speeds.slots} slots; prompt {speeds.prompt_tps:.0f} tok/s, "
+          f"generation {speeds.gen_tps:.1f} tok/s with every slot busy")
+    versions = {args.against: export_revision(args.against, work / "before"), "this tree": ROOT}
+    results = {(label, name): run_version(tree, folder, work / f"{i}-{name}.duckdb")
+               for i, (label, tree) in enumerate(versions.items()) for name, folder in sets.items()}
+    print(f"\n{'inputs':<9}{'version':<11}{'docs':>5}{'s/report':>10}{'calls':>7}{'prompt':>8}{'(eval)':>8}"
+          f"{'compl':>7}{'peak MB':>8}{'floor':>7}{'ratio':>7}")
+    for name in sets:
+        for label in versions:
+            r = results[(label, name)]
+            n = max(r.docs, 1)
+            per = r.seconds / n
+            line = (f"{name:<9}{label[:10]:<11}{r.docs:>5}{per:>10.1f}{r.calls / n:>7.1f}{r.prompt / n:>8.0f}"
+                    f"{r.evaluated / n:>8.0f}{r.completion / n:>7.0f}{r.peak_mb:>8.0f}")
+            if label == "this tree":
+                fl = floor(r, speeds) / n
+                line += f"{fl:>7.1f}{per / max(fl, 1e-9):>7.2f}"
+            print(line)
+        before, after = results[(args.against, name)], results[("this tree", name)]
+        speedup = (before.seconds / max(before.docs, 1)) / max(after.seconds / max(after.docs, 1), 1e-9)
+        print(f"{name}: {speedup:.2f}x faster per report than {args.against}\n")
+    print("floor = prompt tokens the server evaluated / prompt speed + generated tokens / generation throughput")
     return 0
-
-
-def _print_row(name: str, chars: float, calls: float, prompt: float, evaluated: float, completion: float,
-               seconds: float, floor: float, naive: float, metrics: float) -> None:
-    print(f"{name:<28}{chars:>7.0f}{calls:>6.1f}{prompt:>8.0f}{evaluated:>8.0f}{completion:>7.0f}{seconds:>9.1f}"
-          f"{floor:>8.1f}{seconds / max(floor, 1e-9):>7.2f}{naive:>8.1f}{seconds / max(naive, 1e-9):>7.2f}{metrics:>8.0f}")
-
-
-def _chars(reports: Path, name: str) -> int:
-    path = reports / name if reports.is_dir() else reports
-    return len(load(path).text)
-
-
-def _self_peak_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
