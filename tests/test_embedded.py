@@ -17,7 +17,8 @@ pytestmark = pytest.mark.llm
 
 
 def _servers() -> int:
-    out = subprocess.run(["pgrep", "-f", "llama_cpp.server"], capture_output=True, text=True)
+    # Either runtime: llama-cpp-python's server module or llama.cpp's own llama-server binary.
+    out = subprocess.run(["pgrep", "-f", "llama_cpp.server|llama-server"], capture_output=True, text=True)
     return len(out.stdout.split())
 
 

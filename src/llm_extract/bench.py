@@ -54,6 +54,7 @@ class Result:
     evaluated: int  # prompt tokens the server evaluated (from its log)
     generated: int
     peak_mb: float  # the model server's peak resident memory
+    reports: dict[str, tuple[float, ...]]  # name -> (own seconds, calls, prompt, completion, metrics)
 
 
 class PeakMemory:
@@ -157,16 +158,33 @@ def run_version(tree: Path, folder: Path, db: Path) -> Result:
         wall = con.execute("SELECT epoch(max(finished_at) - max(started_at)) FROM runs").fetchone()
         docs = con.execute("""SELECT count(*), sum(model_calls), sum(prompt_tokens), sum(completion_tokens)
                               FROM documents""").fetchone()
+        rows = con.execute("""SELECT path, seconds, model_calls, prompt_tokens, completion_tokens,
+                                     (SELECT count(*) FROM metrics m WHERE m.doc_id = d.doc_id)
+                              FROM documents d""").fetchall()
     finally:
         con.close()
     if wall is None or docs is None or wall[0] is None:
         raise SystemExit(f"{tree} stored no run in {db}")
     return Result(float(wall[0]), int(docs[0]), float(docs[1] or 0), float(docs[2] or 0), float(docs[3] or 0),
-                  evaluated, generated, peak.mb)
+                  evaluated, generated, peak.mb, {Path(r[0]).name: tuple(float(x) for x in r[1:]) for r in rows})
 
 
 def floor(result: Result, speeds: Speeds) -> float:
     return result.evaluated / speeds.prompt_tps + result.generated / speeds.gen_tps
+
+
+def print_reports(results: dict[tuple[str, str], Result], labels: list[str]) -> None:
+    """Per report, both versions: each document's own seconds (they overlap when documents run
+    together, so the means above are wall time over documents), calls, tokens, metrics."""
+    before, after = labels
+    print(f"{'report':<26}{'s before':>9}{'s after':>9}{'calls':>9}{'prompt tok':>14}{'compl tok':>12}{'metrics':>9}")
+    for name in ("reports", "joined"):
+        b_all, a_all = results[(before, name)].reports, results[(after, name)].reports
+        for report in sorted(b_all):
+            b, a = b_all[report], a_all.get(report, (float("nan"),) * 5)
+            print(f"{report[:25]:<26}{b[0]:>9.1f}{a[0]:>9.1f}{b[1]:>4.0f}→{a[1]:<4.0f}{b[2]:>7.0f}→{a[2]:<6.0f}"
+                  f"{b[3]:>5.0f}→{a[3]:<6.0f}{b[4]:>4.0f}→{a[4]:<4.0f}")
+    print()
 
 
 def main(argv: list[str]) -> int:
@@ -199,6 +217,7 @@ def main(argv: list[str]) -> int:
         before, after = results[(args.against, name)], results[("this tree", name)]
         speedup = (before.seconds / max(before.docs, 1)) / max(after.seconds / max(after.docs, 1), 1e-9)
         print(f"{name}: {speedup:.2f}x faster per report than {args.against}\n")
+    print_reports(results, list(versions))
     print("floor = prompt tokens the server evaluated / prompt speed + generated tokens / generation throughput")
     return 0
 

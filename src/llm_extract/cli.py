@@ -437,6 +437,7 @@ def serve(
 @app.command("build-server")
 def build_server(
     jobs: Annotated[int, typer.Option(help="Parallel compile jobs (0: one per core).")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if a working server is already built.")] = False,
 ) -> None:
     """Build llama.cpp's own server for the embedded model (once, about 8 minutes on 2 cores).
 
@@ -449,7 +450,8 @@ def build_server(
 
     settings = _settings()
     try:
-        path = llamaserver.build(settings.cache_dir, jobs, say=lambda line: err.print(line, highlight=False, markup=False))
+        path = llamaserver.build(settings.cache_dir, jobs, say=lambda line: err.print(line, highlight=False, markup=False),
+                                 force=force)
     except LlmExtractError as exc:
         raise _fail(exc) from exc
     out.print(f"built {path}", highlight=False, markup=False)

