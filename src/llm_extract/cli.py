@@ -422,8 +422,9 @@ def serve(
     except LlmExtractError as exc:
         raise _fail(exc) from exc
     server.share_prefix(Prompts().render("system"))
-    out.print(f"serving {settings.resolved_model()} at {server.base_url} ({server.runtime}, {server.slots} at once)\n"
+    out.print(f"serving {settings.resolved_model()} at {server.base_url}\n"
               f"use it with: export LLM_EXTRACT_BASE_URL={server.base_url} LLM_EXTRACT_MODEL={settings.resolved_model()}\n"
+              f"runtime: {server.runtime}, {server.slots} request(s) decoded together\n"
               "Ctrl-C stops it.", highlight=False, markup=False)
     try:
         while server.process is not None and server.process.poll() is None:

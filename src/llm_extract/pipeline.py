@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -281,28 +282,40 @@ def _extract_in_order(docs: list[Document], labelling: Labelling, writer: Writer
     """Extract documents with the next one's requests already in flight when the server decodes
     several at once (a document alone rarely fills every slot), and save them in input order,
     one at a time, from this thread."""
-    ahead = 2 if labelling.concurrency > 1 else 1
+    if labelling.concurrency == 1:
+        # One request at a time: nothing to overlap, so the document is extracted on this thread
+        # (a Ctrl-C then lands in the extraction itself, not in a wait on another thread).
+        for doc in docs:
+            emit(DocStarted(str(doc.path), len(doc.text)))
+            if not _finish_one(doc, partial(extract_document, doc, labelling.labeller, 1), writer, summary, emit):
+                return
+        return
+    ahead = 2
     pending: deque[tuple[Document, Future[Extraction]]] = deque()
     with ThreadPoolExecutor(max_workers=ahead) as pool:
         try:
             for doc in docs:
-                if len(pending) == ahead and not _finish_one(*pending.popleft(), writer, summary, emit):
+                if len(pending) == ahead and not _finish_one(*_result_of(pending.popleft()), writer, summary, emit):
                     return
                 emit(DocStarted(str(doc.path), len(doc.text)))
                 pending.append((doc, pool.submit(extract_document, doc, labelling.labeller, labelling.concurrency)))
             while pending:
-                if not _finish_one(*pending.popleft(), writer, summary, emit):
+                if not _finish_one(*_result_of(pending.popleft()), writer, summary, emit):
                     return
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # stopped early: start no further document
 
 
-def _finish_one(doc: Document, extracting: Future[Extraction], writer: Writer, summary: RunSummary,
+def _result_of(item: tuple[Document, Future[Extraction]]) -> tuple[Document, Callable[[], Extraction]]:
+    return item[0], item[1].result
+
+
+def _finish_one(doc: Document, extracting: Callable[[], Extraction], writer: Writer, summary: RunSummary,
                 emit: OnEvent) -> bool:
     """Store one extracted document; False when the endpoint or the database failed and the
     run must stop (every document saved so far is kept)."""
     try:
-        extraction = extracting.result()
+        extraction = extracting()
         extraction = extraction.model_copy(update={"run_id": summary.run_id, "base_url": summary.base_url})
         writer.save(extraction)
     except (EndpointError, StoreError) as exc:
