@@ -7,6 +7,7 @@ import http.server
 import json
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,6 +83,16 @@ class FaultProxy:
                 if action == "truncate":
                     payload = _truncate(payload)
                 return self._send(status, payload)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                # Reads (/v1/models, the server's /props the client asks to pick its mode) pass
+                # through untouched and uncounted: the script is about chat completions.
+                root = proxy.upstream.removesuffix("/v1")
+                try:
+                    with urllib.request.urlopen(root + self.path, timeout=60) as response:
+                        return self._send(response.status, response.read())
+                except urllib.error.HTTPError as exc:
+                    return self._send(exc.code, exc.read())
 
             def _forward(self, body: bytes) -> tuple[int, bytes]:
                 request = urllib.request.Request(proxy.upstream + self.path.removeprefix("/v1"), data=body,
