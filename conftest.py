@@ -29,8 +29,11 @@ def local_server() -> Iterator[str]:
     from llm_extract.config import Settings
     from llm_extract.local import LocalServer
 
+    from llm_extract.prompts import Prompts
+
     server = LocalServer(Settings(_env_file=None))  # type: ignore[call-arg]  # pydantic-settings init kwarg
     server.start()
+    server.share_prefix(Prompts().render("system"))  # as `run` does: every slot starts warm
     try:
         yield server.base_url
     finally:

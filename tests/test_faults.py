@@ -26,7 +26,10 @@ pytestmark = pytest.mark.llm
 
 def _settings(base_url: str, db: Path, **extra: object) -> Settings:
     values: dict[str, object] = {"base_url": base_url, "model": LOCAL_MODEL_NAME, "db": db,
-                                 "max_attempts": 4, "max_retry_seconds": 60, "timeout": 30}
+                                 "max_attempts": 4, "max_retry_seconds": 60, "timeout": 30,
+                                 # One request at a time: each fault meets a known request, and a
+                                 # request's time is its own, not shared with three others.
+                                 "concurrency": 1}
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]  # pydantic-settings init kwarg
 
