@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,7 +130,9 @@ def test_persistent_5xx_aborts_with_one_line_and_keeps_committed_documents(local
 def test_bad_api_key_fails_fast_and_is_never_logged_or_stored(local_server, tmp_path):
     secret = "sk-test-secret-0123456789"
     proxy = FaultProxy(local_server, ["401"])
-    env = _cli_env(LLM_EXTRACT_BASE_URL=proxy.base_url, LLM_EXTRACT_API_KEY=secret, LLM_EXTRACT_MODEL=LOCAL_MODEL_NAME)
+    # One request at a time, so the count shows that the refused request was not retried.
+    env = _cli_env(LLM_EXTRACT_BASE_URL=proxy.base_url, LLM_EXTRACT_API_KEY=secret, LLM_EXTRACT_MODEL=LOCAL_MODEL_NAME,
+                   LLM_EXTRACT_CONCURRENCY="1")
     with proxy.running():
         result = subprocess.run([sys.executable, "-m", "llm_extract", "run", str(SMALL), "--db", "k.duckdb"],
                                 env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -207,8 +210,11 @@ def test_injected_instructions_change_no_schema_and_add_nothing_ungrounded(local
 
 
 def test_ctrl_c_stops_cleanly_says_how_far_it_got_and_keeps_the_db_consistent(local_server, tmp_path):
+    # Four documents: with the next one's requests in flight, the run is still busy when Ctrl-C
+    # comes after the first is stored; what it says it saved is what the database holds.
     env = _cli_env(LLM_EXTRACT_BASE_URL=local_server, LLM_EXTRACT_MODEL=LOCAL_MODEL_NAME)
-    folder = _copy_reports(tmp_path / "in", "004_264309198007c7ae.txt", "001_68665389685953dc.txt")
+    folder = _copy_reports(tmp_path / "in", "004_264309198007c7ae.txt", "001_68665389685953dc.txt",
+                           "000_bfd2e8a3485ea91a.txt", "002_f3ad0f8b935bdfdd.txt")
     proc = subprocess.Popen([sys.executable, "-m", "llm_extract", "run", str(folder), "--db", "c.duckdb"],
                             env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
@@ -219,7 +225,10 @@ def test_ctrl_c_stops_cleanly_says_how_far_it_got_and_keeps_the_db_consistent(lo
             break
     proc.send_signal(signal.SIGINT)
     rest = proc.stderr.read()
-    assert proc.wait(timeout=120) == 130
-    assert "interrupted after 1 of 2 documents" in rest, rest
+    assert proc.wait(timeout=180) == 130
+    said = re.search(r"interrupted after (\d+) of 4 documents", rest)
+    assert said, rest
     assert "Traceback" not in rest
-    assert _counts(tmp_path / "c.duckdb") == (1, 1, 0)
+    saved = int(said.group(1))
+    assert 1 <= saved < 4
+    assert _counts(tmp_path / "c.duckdb") == (saved, saved, 0)

@@ -8,8 +8,10 @@ metric value is re-parsed from its stored quote, and what does not parse is drop
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar, cast
 
 from .answers import ProblemLabel
 from .candidates import mask
@@ -62,7 +64,7 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) ->
     # Generated list labels (Word numbering) are not the report's words: no number is read in them.
     batches = metric_batches(text, generated=doc.generated)
     problem_sections = _problem_sections(text, spans, doc.generated)
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+    with ThreadPoolExecutor(max_workers=concurrency) if concurrency > 1 else _InOrder() as pool:
         asked_sections = pool.submit(labeller.section_categories, undecided) if undecided else None
         asked_meta = pool.submit(labeller.metadata, text)
         asked_metrics = [pool.submit(label_batch, labeller, batch) for batch in batches]
@@ -98,7 +100,40 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) ->
     return result
 
 
-def _take(result: Extraction, name: str, asked: Future[tuple[T, Usage]], fallback: F) -> T | F:
+class _Later(Generic[T]):
+    """A call made when its answer is first wanted: with one request at a time, a failure stops
+    the document before anything after it is asked, as when the steps were called one by one."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self._call = call
+        self._done = False
+        self._value: T | None = None
+
+    def result(self) -> T:
+        if not self._done:
+            self._value = self._call()
+            self._done = True
+        return cast(T, self._value)
+
+
+class _InOrder:
+    """The executor for one request at a time: nothing runs until its answer is taken."""
+
+    def __enter__(self) -> _InOrder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> _Later[T]:
+        return _Later(partial(fn, *args))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
+def _take(result: Extraction, name: str, asked: Future[tuple[T, Usage]] | _Later[tuple[T, Usage]],
+          fallback: F) -> T | F:
     """One labelling step's answer; a step that stays malformed is recorded, and the document goes on."""
     try:
         value, usage = asked.result()
