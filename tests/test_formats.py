@@ -87,9 +87,9 @@ def test_docx_headings_are_word_numbering_not_typed_numerals(tmp_path):
     assert labels[:2] == ["一、", "（一）"] and "二、" in labels
 
 
-def test_docx_generated_number_never_becomes_a_metric(tmp_path):
-    """A decimal list whose label is followed by nothing: "1." + "2名律师…" shows as "1.2名律师";
-    the label's 1 must not be read, nor join the report's 2."""
+def _list_docx(path: Path, num_id: int, levels: str, paragraphs: list[tuple[int, str]]) -> Path:
+    """A .docx whose paragraphs are items of one Word list (numbering.xml, not typed labels):
+    LEVELS is the abstractNum's <w:lvl> elements, PARAGRAPHS (level, text) pairs."""
     import docx
     from docx.oxml import parse_xml
 
@@ -97,15 +97,24 @@ def test_docx_generated_number_never_becomes_a_metric(tmp_path):
     numbering = document.part.numbering_part.element
     w = ff.W_NS
     numbering.find(f"{{{w}}}num").addprevious(parse_xml(
-        f'<w:abstractNum xmlns:w="{w}" w:abstractNumId="90"><w:lvl w:ilvl="0"><w:start w:val="1"/>'
-        f'<w:numFmt w:val="decimal"/><w:suff w:val="nothing"/><w:lvlText w:val="%1."/></w:lvl></w:abstractNum>'))
-    numbering.append(parse_xml(f'<w:num xmlns:w="{w}" w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
-    for line in ("2名律师驻村提供法律服务。", "3次集中普法宣传。"):
+        f'<w:abstractNum xmlns:w="{w}" w:abstractNumId="{num_id}">{levels}</w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num xmlns:w="{w}" w:numId="{num_id}"><w:abstractNumId w:val="{num_id}"/></w:num>'))
+    for ilvl, line in paragraphs:
         paragraph = document.add_paragraph(line)
         paragraph._p.get_or_add_pPr().append(parse_xml(
-            f'<w:numPr xmlns:w="{w}"><w:ilvl w:val="0"/><w:numId w:val="90"/></w:numPr>'))
-    path = tmp_path / "list.docx"
+            f'<w:numPr xmlns:w="{w}"><w:ilvl w:val="{ilvl}"/><w:numId w:val="{num_id}"/></w:numPr>'))
     document.save(path)
+    return path
+
+
+def test_docx_generated_number_never_becomes_a_metric(tmp_path):
+    """A decimal list whose label is followed by nothing: "1." + "2名律师…" shows as "1.2名律师";
+    the label's 1 must not be read, nor join the report's 2."""
+    w = ff.W_NS
+    path = _list_docx(tmp_path / "list.docx", 90,
+                      f'<w:lvl xmlns:w="{w}" w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/>'
+                      f'<w:suff w:val="nothing"/><w:lvlText w:val="%1."/></w:lvl>',
+                      [(0, "2名律师驻村提供法律服务。"), (0, "3次集中普法宣传。")])
     doc = load(path)
     assert doc.text == "1.2名律师驻村提供法律服务。\n2.3次集中普法宣传。"
     assert doc.generated == ((0, 2), (16, 18))
@@ -115,25 +124,13 @@ def test_docx_generated_number_never_becomes_a_metric(tmp_path):
 
 def test_docx_problem_items_never_start_inside_a_generated_label(tmp_path):
     """Numbered problems ("1." of Word numbering) are split after their labels, not into them."""
-    import docx
-    from docx.oxml import parse_xml
-
-    document = docx.Document()
-    numbering = document.part.numbering_part.element
     w = ff.W_NS
-    numbering.find(f"{{{w}}}num").addprevious(parse_xml(
-        f'<w:abstractNum xmlns:w="{w}" w:abstractNumId="91">'
-        f'<w:lvl w:ilvl="0"><w:start w:val="2"/><w:numFmt w:val="chineseCounting"/><w:suff w:val="nothing"/>'
-        f'<w:lvlText w:val="%1、"/></w:lvl>'
-        f'<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%2."/></w:lvl>'
-        f'</w:abstractNum>'))
-    numbering.append(parse_xml(f'<w:num xmlns:w="{w}" w:numId="91"><w:abstractNumId w:val="91"/></w:num>'))
-    for ilvl, line in ((0, "存在的问题"), (1, "基层法治力量薄弱，专业人员缺乏。"), (1, "群众法治意识有待提高，学法用法氛围不浓。")):
-        paragraph = document.add_paragraph(line)
-        paragraph._p.get_or_add_pPr().append(parse_xml(
-            f'<w:numPr xmlns:w="{w}"><w:ilvl w:val="{ilvl}"/><w:numId w:val="91"/></w:numPr>'))
-    path = tmp_path / "problems.docx"
-    document.save(path)
+    path = _list_docx(tmp_path / "problems.docx", 91,
+                      f'<w:lvl xmlns:w="{w}" w:ilvl="0"><w:start w:val="2"/><w:numFmt w:val="chineseCounting"/>'
+                      f'<w:suff w:val="nothing"/><w:lvlText w:val="%1、"/></w:lvl>'
+                      f'<w:lvl xmlns:w="{w}" w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="decimal"/>'
+                      f'<w:lvlText w:val="%2."/></w:lvl>',
+                      [(0, "存在的问题"), (1, "基层法治力量薄弱，专业人员缺乏。"), (1, "群众法治意识有待提高，学法用法氛围不浓。")])
     doc = load(path)
     assert doc.text.split("\n") == ["二、存在的问题", "1.\t基层法治力量薄弱，专业人员缺乏。", "2.\t群众法治意识有待提高，学法用法氛围不浓。"]
     run = extract_document(doc, RulesLabeller())
