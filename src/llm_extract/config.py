@@ -77,11 +77,6 @@ class Settings(BaseSettings):
     def is_local(self) -> bool:
         return not self.base_url
 
-    def resolved_mode(self) -> Mode:
-        """TOOLS is grammar-enforced on llama-cpp-python and native on OpenAI-style APIs; the
-        client picks json_schema for llama.cpp's own server (see llm.endpoint_mode)."""
-        return self.mode or "tools"
-
     def resolved_concurrency(self) -> int:
         # A small local server decodes one request at a time; parallel requests only queue.
         if self.concurrency:
