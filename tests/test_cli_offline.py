@@ -86,3 +86,43 @@ def test_run_prints_one_line_per_document_and_a_summary(tmp_path, clean_env):
     result = runner.invoke(app, ["run", str(folder), "--backend", "rules", "--db", str(tmp_path / "x.duckdb")])
     assert result.exit_code == 0
     assert result.output.count("ok  ") == 5 and "5 extracted (0 partial), 0 skipped, 0 failed" in result.output
+
+
+def test_partitioned_parquet_reads_back_every_row_under_its_documents_keys(tmp_path, clean_env):
+    db = tmp_path / "x.duckdb"
+    assert runner.invoke(app, ["run", str(REPORTS), "--backend", "rules", "--db", str(db)]).exit_code == 0
+    out = tmp_path / "out"
+    for _ in range(2):  # a second export replaces the first: no row twice
+        result = runner.invoke(app, ["export", str(out), "--db", str(db), "--partition-by", "year,county"])
+        assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(db), read_only=True)
+    for table in ("documents", "sections", "metrics", "problems", "pages", "runs"):
+        read = f"read_parquet('{out / table}/**/*.parquet', hive_partitioning = true)"
+        assert duckdb.execute(f"SELECT count(*) FROM {read}").fetchone() == \
+            con.execute(f"SELECT count(*) FROM {table}").fetchone(), table
+    exported = duckdb.execute(
+        f"SELECT year, county, doc_id, metric_id, quote FROM read_parquet('{out}/metrics/**/*.parquet', "
+        "hive_partitioning = true) ORDER BY ALL").fetchall()
+    stored = con.execute("SELECT d.year, d.county, m.doc_id, m.metric_id, m.quote FROM metrics m "
+                         "JOIN documents d USING (doc_id) ORDER BY ALL").fetchall()
+    assert exported == stored and {row[0] for row in stored} >= {2021, 2023, 2024}
+    assert any(row[1] is None for row in stored)  # a document without a county reads back as NULL
+    con.close()
+    assert {p.name for p in (out / "metrics").iterdir()} == {"year=2021", "year=2023", "year=2024"}
+
+
+def test_partitioned_export_empties_only_folders_it_wrote(tmp_path, clean_env):
+    db = tmp_path / "x.duckdb"
+    assert runner.invoke(app, ["run", str(REPORTS), "--backend", "rules", "--db", str(db)]).exit_code == 0
+    (tmp_path / "out" / "metrics").mkdir(parents=True)
+    (tmp_path / "out" / "metrics" / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["export", str(tmp_path / "out"), "--db", str(db), "--partition-by", "year"])
+    assert result.exit_code != 0 and "notes.txt" in result.output
+    assert (tmp_path / "out" / "metrics" / "notes.txt").read_text() == "mine"
+    inside = tmp_path / "metrics" / "x.duckdb"
+    inside.parent.mkdir()
+    shutil.copy(db, inside)
+    result = runner.invoke(app, ["export", str(tmp_path), "--db", str(inside), "--partition-by", "year"])
+    assert result.exit_code != 0 and "write over the database" in result.output and inside.exists()
+    result = runner.invoke(app, ["export", str(tmp_path / "o2"), "--db", str(db), "--partition-by", "year,nope"])
+    assert result.exit_code != 0 and "year, county, township" in result.output

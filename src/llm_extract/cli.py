@@ -209,13 +209,22 @@ def export(
     folder: Annotated[Path, typer.Argument(help="Folder to write one file per table into.")],
     db: DbOption = Path("llm_extract.duckdb"),
     format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.parquet,
+    partition_by: Annotated[Optional[str], typer.Option(
+        "--partition-by", help="Parquet only: one folder per table, partitioned Hive-style by these document "
+        "columns (comma-separated: year, county, township, issuer_level, source_format); an earlier export "
+        "in the same folder is replaced.")] = None,
     wait: WaitOption = None,
 ) -> None:
-    """Export documents, sections, metrics, problems and runs as parquet, csv or jsonl."""
-    from .export import export_tables
+    """Export documents, sections, metrics, problems, pages and runs as parquet, csv or jsonl.
+
+    With --partition-by year,county the Parquet files are laid out as
+    DIR/metrics/year=2023/county=…/data_0.parquet; read them with DuckDB:
+    SELECT * FROM read_parquet('DIR/metrics/**/*.parquet', hive_partitioning = true)
+    """
+    from .export import export_tables, partition_keys
 
     try:
-        written = export_tables(db, folder, format.value, wait=wait)
+        written = export_tables(db, folder, format.value, wait=wait, partition_by=partition_keys(partition_by))
     except BaseException as exc:
         if (exit_ := _exit_for(exc)) is None:
             raise

@@ -13,7 +13,7 @@ from pathlib import Path
 from .encoding import decode_bytes
 from .errors import InputError
 from .formats import SUFFIXES as CONVERTED_SUFFIXES
-from .formats import PageSpan, Span, convert
+from .formats import PageSpan, Span, convert, expected_converter
 
 TEXT_SUFFIXES = (".txt", ".md")
 SUFFIXES = TEXT_SUFFIXES + CONVERTED_SUFFIXES
@@ -115,6 +115,27 @@ def decode(data: bytes) -> str:
 
 def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a run needs to decide about a file before reading it as a report: its document id,
+    and the converter that would read it (None: cannot be told without converting)."""
+
+    path: Path  # resolved, as Document.path
+    doc_id: str
+    converter: str | None
+
+
+def fingerprint(path: Path) -> Fingerprint:
+    """The sha256 of a file's bytes and its expected converter, without decoding or converting
+    (a re-run over thousands of unchanged files decides "skip" from this alone). InputError for
+    a file that cannot be read, as `load` would say."""
+    suffix = path.suffix.lower()
+    converted_format = suffix in CONVERTED_SUFFIXES
+    data = read_bounded(path, MAX_CONVERTED_BYTES if converted_format else MAX_BYTES)
+    converter = expected_converter(data, suffix) if converted_format else TEXT_CONVERTER
+    return Fingerprint(Path(os.path.realpath(path)), hashlib.sha256(data).hexdigest(), converter)
 
 
 def load(path: Path) -> Document:

@@ -8,7 +8,7 @@ import contextlib
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,7 +17,7 @@ from typing import Literal
 
 from .config import Settings
 from .dbfile import run_lock
-from .documents import Document, find_reports, load
+from .documents import Document, Fingerprint, find_reports, fingerprint, load
 from .errors import EndpointError, InputError, StoreError
 from .extract import extract_document
 from .labellers import (
@@ -89,6 +89,7 @@ class RunSummary:
     partial: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    todo: int = 0  # documents to extract, after skips
     metrics: int = 0
     problems: int = 0
     dropped: int = 0
@@ -177,7 +178,12 @@ def _endpoint(settings: Settings, prompts: Prompts) -> Iterator[Endpoint]:
 def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", force: bool = False,
         on_event: OnEvent | None = None, prompts: Prompts | None = None,
         model_backend: Backend | None = None) -> RunSummary:
-    """Extract every report under paths into settings.db; see RunSummary.exit_code."""
+    """Extract every report under paths into settings.db; see RunSummary.exit_code.
+
+    Two passes, so that memory does not grow with the corpus: the first reads each file's bytes
+    only to hash them (duplicates and unchanged documents are decided here, with one query), the
+    second loads and extracts the documents to do one at a time, each saved as it comes.
+    """
     emit = on_event or (lambda _event: None)
     started = time.monotonic()
     ident = identity(settings, backend, prompts)
@@ -187,18 +193,20 @@ def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", 
         emit(Note(str(path), note))
     for path, reason in found.bad:
         _fail(summary, emit, str(path), reason)
-    loaded, seen = _load_all(found.files, summary, emit)
+    prints = _fingerprints(found.files, summary, emit)
     # The database is opened only for short spells (here, and while documents are written in
     # _extract_all) so that sql, show and export can read between them; run_lock keeps a second
     # run out meanwhile.
     with run_lock(settings.db):
         with _open_store(settings, emit) as store:
             store.mark_interrupted_runs()  # under run_lock, a run without finished_at was killed
-            docs = _to_extract(loaded, store, ident, force, summary, emit)
-            store.record_paths(seen)  # before any save: a renamed file keeps its rows under its new name
-        emit(Started(len(docs)))
-        if docs:
-            _extract_all(docs, settings, backend, prompts, model_backend, summary, emit)
+            todo = _to_extract(prints, store, ident, force, summary, emit)
+            # Before any save: a renamed file keeps its rows under its new name.
+            store.record_paths({p.doc_id: str(p.path) for p in prints})
+        summary.todo = len(todo)
+        emit(Started(len(todo)))
+        if todo:
+            _extract_all(_loaded(todo, summary, emit), settings, backend, prompts, model_backend, summary, emit)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -208,36 +216,49 @@ def _fail(summary: RunSummary, emit: OnEvent, path: str, reason: str) -> None:
     emit(Failed(path, reason))
 
 
-def _load_all(files: list[Path], summary: RunSummary, emit: OnEvent) -> tuple[list[Document], dict[str, str]]:
-    """Every readable file once per content: (documents, doc_id -> the path it was found at)."""
-    loaded = []
-    seen: dict[str, str] = {}
+def _fingerprints(files: list[Path], summary: RunSummary, emit: OnEvent) -> list[Fingerprint]:
+    """Every readable file once per content (the same bytes at a second path are one document)."""
+    prints = []
+    seen: dict[str, str] = {}  # doc_id -> the path it was first found at
     for path in files:
         try:
-            doc = load(path)
+            print_ = fingerprint(path)
         except InputError as exc:
             _fail(summary, emit, str(path), str(exc))
             continue
-        if doc.doc_id in seen:  # the same bytes at a second path: one document
-            summary.skipped.append(str(doc.path))
-            emit(Skipped(str(doc.path), same_as=seen[doc.doc_id]))
+        if print_.doc_id in seen:
+            summary.skipped.append(str(print_.path))
+            emit(Skipped(str(print_.path), same_as=seen[print_.doc_id]))
             continue
-        seen[doc.doc_id] = str(doc.path)
-        loaded.append(doc)
-    return loaded, seen
+        seen[print_.doc_id] = str(print_.path)
+        prints.append(print_)
+    return prints
 
 
-def _to_extract(loaded: list[Document], store: Store, ident: Identity, force: bool, summary: RunSummary,
-                emit: OnEvent) -> list[Document]:
-    """The documents not already extracted with this model and version."""
-    docs = []
-    for doc in loaded:
-        if not force and store.is_current(doc.doc_id, ident.model, ident.version, doc.converter):
-            summary.skipped.append(str(doc.path))
-            emit(Skipped(str(doc.path)))
-            continue
-        docs.append(doc)
-    return docs
+def _to_extract(prints: list[Fingerprint], store: Store, ident: Identity, force: bool, summary: RunSummary,
+                emit: OnEvent) -> list[Fingerprint]:
+    """The files not already extracted with this model and version (and converter)."""
+    if force:
+        return prints
+    current = store.current_documents(ident.model, ident.version)  # doc_id -> converter, one query
+    todo = []
+    for print_ in prints:
+        if print_.doc_id in current and print_.converter in (None, current[print_.doc_id]):
+            summary.skipped.append(str(print_.path))
+            emit(Skipped(str(print_.path)))
+        else:
+            todo.append(print_)
+    return todo
+
+
+def _loaded(todo: list[Fingerprint], summary: RunSummary, emit: OnEvent) -> Iterator[Document]:
+    """The documents to extract, each read (decoded or converted) only when its turn comes; a
+    file that cannot be read is one failure line and the run goes on."""
+    for print_ in todo:
+        try:
+            yield load(print_.path)
+        except InputError as exc:
+            _fail(summary, emit, str(print_.path), str(exc))
 
 
 def _open_store(settings: Settings, emit: OnEvent) -> Store:
@@ -259,7 +280,7 @@ def _finish_run(settings: Settings, summary: RunSummary, n_docs: int, status: st
         # Stopping on Ctrl-C matters more than this row; the next run marks it interrupted.
 
 
-def _extract_all(docs: list[Document], settings: Settings, backend: BackendKind, prompts: Prompts | None,
+def _extract_all(docs: Iterable[Document], settings: Settings, backend: BackendKind, prompts: Prompts | None,
                  model_backend: Backend | None, summary: RunSummary, emit: OnEvent) -> None:
     with open_labeller(settings, backend, prompts, model_backend) as labelling, \
             _writer(settings, emit) as writer:
@@ -274,10 +295,10 @@ def _extract_all(docs: list[Document], settings: Settings, backend: BackendKind,
             status = "aborted" if summary.aborted else "finished"
         finally:
             writer.close()
-            _finish_run(settings, summary, len(docs), status, emit)
+            _finish_run(settings, summary, summary.todo, status, emit)
 
 
-def _extract_in_order(docs: list[Document], labelling: Labelling, writer: Writer, summary: RunSummary,
+def _extract_in_order(docs: Iterable[Document], labelling: Labelling, writer: Writer, summary: RunSummary,
                       emit: OnEvent) -> None:
     """Extract documents with the next one's requests already in flight when the server decodes
     several at once (a document alone rarely fills every slot), and save them in input order,

@@ -200,6 +200,15 @@ class Store:
         return row is not None
 
     @_file_errors
+    def current_documents(self, model: str, prompt_version: str) -> dict[str, str | None]:
+        """doc_id -> converter of every document extracted whole with this model and prompt
+        version: what a run skips, decided for the whole corpus with one query."""
+        rows = self.con.execute(
+            "SELECT doc_id, converter FROM documents WHERE model = ? AND prompt_version = ? AND status = 'ok'",
+            [model, prompt_version]).fetchall()
+        return {str(doc_id): converter for doc_id, converter in rows}
+
+    @_file_errors
     def record_paths(self, seen: dict[str, str]) -> None:
         """Record where documents (doc_id -> resolved path) were seen, before any is extracted.
 
@@ -213,7 +222,7 @@ class Store:
             return
         with self.transaction():
             self.con.execute("CREATE OR REPLACE TEMP TABLE seen (doc_id VARCHAR, path VARCHAR)")
-            self.con.executemany("INSERT INTO seen VALUES (?, ?)", [[d, p] for d, p in seen.items()])
+            self._insert_columns("seen", {"doc_id": list(seen), "path": list(seen.values())})
             self.con.execute("UPDATE documents SET path = seen.path FROM seen WHERE documents.doc_id = seen.doc_id")
             self.con.execute(
                 """CREATE OR REPLACE TEMP TABLE stale AS
@@ -251,10 +260,12 @@ class Store:
                 raise StoreError(f"refusing to store {item.quote!r} at [{item.char_start}, {item.char_end}) "
                                  f"of {extraction.path}: the text there differs (a bug; please report it)")
         with self.transaction():
+            # The rows of this document, or of an older version of its file. A new document has
+            # none: the deletes (each a scan of a table that grows with the corpus) are skipped.
             old = [r[0] for r in self.con.execute(
                 "SELECT doc_id FROM documents WHERE doc_id = ? OR path = ?", [doc_id, extraction.path]).fetchall()]
-            for table in DOCUMENT_TABLES:
-                self.con.executemany(f"DELETE FROM {table} WHERE doc_id = ?", [[d] for d in old + [doc_id]])
+            for table in DOCUMENT_TABLES if old else ():
+                self.con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest(?))", [old])
             meta = extraction.meta
             self.con.execute(
                 """INSERT INTO documents (doc_id, path, title, township, county, year, issuer, report_date,
@@ -279,12 +290,17 @@ class Store:
     def _insert(self, table: str, doc_id: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        columns = ["doc_id", *rows[0].keys()]
-        placeholders = ", ".join("?" for _ in columns)
-        self.con.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
-            [[doc_id, *row.values()] for row in rows],
-        )
+        columns = {"doc_id": [doc_id] * len(rows)}
+        columns.update({name: [row[name] for row in rows] for name in rows[0]})
+        self._insert_columns(table, columns)
+
+    def _insert_columns(self, table: str, columns: dict[str, list[Any]]) -> None:
+        """Insert rows given column by column: one statement with one list per column, unnested
+        by DuckDB. A statement per row (executemany) cost ~35 ms for a report's 21 metrics, more
+        than extracting it with the rules; this costs ~2 ms."""
+        names = ", ".join(columns)
+        unnested = ", ".join(f"unnest(${i})" for i in range(1, len(columns) + 1))
+        self.con.execute(f"INSERT INTO {table} ({names}) SELECT {unnested}", list(columns.values()))
 
     @_file_errors
     def load_extraction(self, doc_id: str) -> Extraction | None:

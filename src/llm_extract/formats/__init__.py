@@ -62,6 +62,19 @@ def convert(data: bytes, suffix: str) -> Converted:
     return converted
 
 
+def expected_converter(data: bytes, suffix: str) -> str | None:
+    """The converter (name and version) that `convert` would name for these bytes, without
+    converting them: a re-run decides "unchanged" from the bytes alone. None when it cannot be
+    told without converting (the file is then judged by its bytes only)."""
+    try:
+        source_format, module_name = FORMATS[suffix.lower()]
+    except KeyError:
+        return None
+    module = import_module(f"{__name__}.{module_name}")
+    expected: str | None = module.expected_converter(data)
+    return expected
+
+
 def package_version(name: str) -> str:
     try:
         return metadata.version(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from functools import lru_cache
 from typing import Any
 
 from ..errors import InputError
@@ -32,6 +33,11 @@ _SKIP = {W + "del", W + "moveFrom", W + "instrText", W + "delText", MC + "Fallba
          W + "endnoteReference", W + "commentReference"}
 
 
+def expected_converter(data: bytes) -> str:
+    return converter_name()
+
+
+@lru_cache(maxsize=1)  # asked once per file on a re-run; the answer is fixed for the process
 def converter_name() -> str:
     return f"python-docx {package_version('python-docx')} + llm-extract {our_version()} numbering"
 

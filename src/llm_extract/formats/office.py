@@ -37,6 +37,13 @@ def soffice_version(soffice: str) -> str:
     return " ".join(words[:2]) if words else "LibreOffice ?"
 
 
+def expected_converter(data: bytes) -> str | None:
+    if data.startswith(b"PK"):
+        return docx_format.converter_name()
+    soffice = find_soffice()
+    return f"{soffice_version(soffice)} -> {docx_format.converter_name()}" if soffice else None
+
+
 def convert(data: bytes, source_format: str) -> Converted:
     if data.startswith(CFB_MAGIC) and ENCRYPTED_STREAM in data:
         raise InputError("password-protected Office file; save it again without a password")

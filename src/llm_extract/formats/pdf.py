@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -42,6 +43,11 @@ class Line:
     page: int  # 1-based
 
 
+def expected_converter(data: bytes) -> str:
+    return converter_name()
+
+
+@lru_cache(maxsize=1)  # asked once per file on a re-run; the answer is fixed for the process
 def converter_name() -> str:
     import pypdfium2 as pdfium
 
