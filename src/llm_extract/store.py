@@ -390,23 +390,32 @@ class Writer:
     each document that took long to extract (a model: seconds to minutes, so readers never wait
     for one), and kept while documents take milliseconds (the rules backend), but for at most
     HOLD seconds at a time, then released for PAUSE so that waiting readers get their turn.
+
+    The checkpoint grows with the database (DuckDB rewrites the documents table's last row group,
+    texts included: ~0.65 s at 10,000 reports), so the file is held at least CLOSE_SHARE times
+    as long as the last close took, keeping checkpoints to a bounded share of a long run's time,
+    but never longer than MAX_HOLD, so a reader still gets in well within dbfile.READ_WAIT.
     """
 
     FAST = 0.5  # seconds of extraction below which the next document is expected soon
     HOLD = 2.0  # well under dbfile.READ_WAIT: a reader waits at most about this long
+    CLOSE_SHARE = 10  # hold >= 10x the last close: checkpoints take at most ~1/11 of the time
+    MAX_HOLD = dbfile.READ_WAIT / 2
     PAUSE = 3 * dbfile.RETRY_EVERY  # a waiting reader retries within this
 
     def __init__(self, path: Path, wait: float | None = None, on_wait: Callable[[str], None] | None = None) -> None:
         self.path, self.wait, self.on_wait = path, wait, on_wait
         self.store: Store | None = None
         self.opened = 0.0
+        self.last_close = 0.0  # seconds the last close (its checkpoint) took
 
     def save(self, extraction: Extraction) -> None:
         if self.store is None:
             self.store = Store(self.path, wait=self.wait, on_wait=self.on_wait)
             self.opened = time.monotonic()
         self.store.save(extraction)
-        held_long = time.monotonic() - self.opened >= self.HOLD
+        hold = min(max(self.HOLD, self.CLOSE_SHARE * self.last_close), self.MAX_HOLD)
+        held_long = time.monotonic() - self.opened >= hold
         if extraction.seconds >= self.FAST or held_long:
             self.close()
             if held_long:
@@ -415,7 +424,9 @@ class Writer:
     def close(self) -> None:
         store, self.store = self.store, None
         if store is not None:
+            started = time.monotonic()
             store.close()
+            self.last_close = time.monotonic() - started
 
     def __enter__(self) -> Writer:
         return self
