@@ -56,6 +56,10 @@ class SqlFormat(str, Enum):
     json = "json"
 
 
+# Unchanged files listed one per line by `run` before they are only counted.
+SKIPS_SHOWN = 20
+
+
 class ExportFormat(str, Enum):
     parquet = "parquet"
     csv = "csv"
@@ -100,6 +104,7 @@ def run(
     model_path: Annotated[Optional[Path], typer.Option(help="Serve this GGUF instead of the shipped model [env LLM_EXTRACT_MODEL_PATH].")] = None,
     backend: Annotated[Backend, typer.Option(help="llm: the model labels; rules: code-only baseline.")] = Backend.llm,
     force: Annotated[bool, typer.Option("--force", help="Re-extract documents already current in the database.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=f"List every unchanged file skipped (by default the first {SKIPS_SHOWN}, then a count).")] = False,
 ) -> None:
     """Extract every report under PATHS into the DuckDB file.
 
@@ -141,6 +146,10 @@ def run(
             progress.console.print(f"[red]failed[/red]  {escape(shown(event.path))}: {escape(event.reason)}",
                                    highlight=False)
         elif isinstance(event, Skipped):
+            if not event.same_as:
+                state["unchanged"] = state.get("unchanged", 0) + 1
+                if state["unchanged"] > SKIPS_SHOWN and not verbose:
+                    return  # counted in the closing line: a re-run over a corpus would print thousands
             reason = (f"same content as {shown(event.same_as)}" if event.same_as
                       else "already extracted (use --force to redo)")
             progress.console.print(f"skipped {escape(shown(event.path))}: {escape(reason)}", highlight=False)
@@ -162,6 +171,9 @@ def run(
                   "the one in progress is not; run the same command again to continue", highlight=False)
         raise typer.Exit(130) from None
     done = len(summary.ok) + len(summary.partial)
+    if state.get("unchanged", 0) > SKIPS_SHOWN and not verbose:
+        err.print(f"… and {state['unchanged'] - SKIPS_SHOWN} more unchanged files skipped (--verbose lists them)",
+                  highlight=False)
     err.print(
         f"{done} extracted ({len(summary.partial)} partial), {len(summary.skipped)} skipped, "
         f"{len(summary.failed)} failed; {summary.metrics} metrics ({summary.fallbacks} names from code after "

@@ -45,6 +45,7 @@ class Document:
 @dataclass
 class Discovery:
     files: list[Path] = field(default_factory=list)  # as found: the spelling given, joined with walked names
+    resolved: dict[Path, str] = field(default_factory=dict)  # file -> its real path (symbolic links followed)
     bad: list[tuple[Path, str]] = field(default_factory=list)  # (path, reason) of unusable paths
     notes: list[tuple[Path, str]] = field(default_factory=list)  # (path, what to know) of files still read
 
@@ -60,12 +61,24 @@ def find_reports(paths: list[Path]) -> Discovery:
     which symbolic links lead out of the folder they were found in."""
     found = Discovery()
     seen: set[str] = set()
+    real_dirs: dict[str, str] = {}
+
+    def resolve(path: Path) -> str:
+        # A file that is not a link is where its folder really is: one realpath per folder, not
+        # per file (realpath checks every component; 10,000 files would cost seconds).
+        if path.is_symlink():
+            return os.path.realpath(path)  # never raises; a loop is caught when the file is opened
+        folder = str(path.parent)
+        if folder not in real_dirs:
+            real_dirs[folder] = os.path.realpath(folder)
+        return os.path.join(real_dirs[folder], path.name)
 
     def add(path: Path) -> None:
-        real = os.path.realpath(path)  # never raises; a loop is caught when the file is opened
+        real = resolve(path)
         if real not in seen:
             seen.add(real)
             found.files.append(path)
+            found.resolved[path] = real
 
     for path in paths:
         if path.is_dir():
@@ -127,15 +140,15 @@ class Fingerprint:
     converter: str | None
 
 
-def fingerprint(path: Path) -> Fingerprint:
+def fingerprint(path: Path, real: str | None = None) -> Fingerprint:
     """The sha256 of a file's bytes and its expected converter, without decoding or converting
     (a re-run over thousands of unchanged files decides "skip" from this alone). InputError for
-    a file that cannot be read, as `load` would say."""
+    a file that cannot be read, as `load` would say. real: its resolved path, when known."""
     suffix = path.suffix.lower()
     converted_format = suffix in CONVERTED_SUFFIXES
     data = read_bounded(path, MAX_CONVERTED_BYTES if converted_format else MAX_BYTES)
     converter = expected_converter(data, suffix) if converted_format else TEXT_CONVERTER
-    return Fingerprint(Path(os.path.realpath(path)), hashlib.sha256(data).hexdigest(), converter)
+    return Fingerprint(Path(real or os.path.realpath(path)), hashlib.sha256(data).hexdigest(), converter)
 
 
 def load(path: Path) -> Document:

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import inspect
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import (
     answers,
@@ -37,7 +37,6 @@ from .answers import (
 )
 from .categories import settled_category
 from .issuers import model_can_add, read_metadata, settle
-from .llm import Backend
 from .prompts import Prompts
 from .proposals import MetricBatch, MetricCandidate, ProblemItem
 from .schemas import (
@@ -50,6 +49,9 @@ from .schemas import (
     Usage,
 )
 from .segment import SectionSpan
+
+if TYPE_CHECKING:  # the client (instructor, openai) is imported only by runs that use a model
+    from .llm import Backend
 
 HEAD_CHARS = 400
 SUMMARY_CHARS = 25

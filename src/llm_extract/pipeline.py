@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .config import Settings
 from .dbfile import run_lock
@@ -26,10 +26,12 @@ from .labellers import (
     RulesLabeller,
     extraction_version,
 )
-from .llm import Backend, InstructorBackend
 from .prompts import Prompts
 from .schemas import Extraction, Usage
 from .store import Store, Writer
+
+if TYPE_CHECKING:  # the client (instructor, openai) is imported only by runs that use a model
+    from .llm import Backend
 
 BackendKind = Literal["llm", "rules"]
 
@@ -151,6 +153,8 @@ def open_labeller(settings: Settings, backend: BackendKind = "llm", prompts: Pro
     if backend == "rules":
         yield Labelling(RulesLabeller(), None, 1)
         return
+    from .llm import InstructorBackend
+
     prompts = prompts or Prompts()
     with _endpoint(settings, prompts) as endpoint:
         client = model_backend or InstructorBackend(settings, endpoint.base_url, endpoint.api_key)
@@ -193,7 +197,7 @@ def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", 
         emit(Note(str(path), note))
     for path, reason in found.bad:
         _fail(summary, emit, str(path), reason)
-    prints = _fingerprints(found.files, summary, emit)
+    prints = _fingerprints(found.files, found.resolved, summary, emit)
     # The database is opened only for short spells (here, and while documents are written in
     # _extract_all) so that sql, show and export can read between them; run_lock keeps a second
     # run out meanwhile.
@@ -216,13 +220,14 @@ def _fail(summary: RunSummary, emit: OnEvent, path: str, reason: str) -> None:
     emit(Failed(path, reason))
 
 
-def _fingerprints(files: list[Path], summary: RunSummary, emit: OnEvent) -> list[Fingerprint]:
+def _fingerprints(files: list[Path], resolved: dict[Path, str], summary: RunSummary,
+                  emit: OnEvent) -> list[Fingerprint]:
     """Every readable file once per content (the same bytes at a second path are one document)."""
     prints = []
     seen: dict[str, str] = {}  # doc_id -> the path it was first found at
     for path in files:
         try:
-            print_ = fingerprint(path)
+            print_ = fingerprint(path, resolved.get(path))
         except InputError as exc:
             _fail(summary, emit, str(path), str(exc))
             continue
