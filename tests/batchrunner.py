@@ -4,10 +4,15 @@ output lines (what OpenAI, Model Studio and vLLM's run-batch return)."""
 
 from __future__ import annotations
 
+import hashlib
+import http.server
 import json
+import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +37,109 @@ def run_batch(requests: Path, output: Path, base_url: str, parallel: int = 4) ->
            for k, (line, (status, body)) in enumerate(zip(lines, answers))]
     output.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in out), encoding="utf-8")
     return out
+
+
+# --- an offline OpenAI-compatible server for the batch tests -------------------------------------
+
+# (schema name, JSON schema of the answer, request body) -> the answer's arguments
+Answerer = Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]]
+
+
+def schema_of(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if "response_format" in body:
+        spec = body["response_format"]["json_schema"]
+        return spec["name"], spec["schema"]
+    function = body["tools"][0]["function"]
+    return function["name"], function["parameters"]
+
+
+def some_answer(name: str, schema: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A valid answer that depends on the request (so a mixed-up answer would show): each item
+    gets an enum value picked by a hash of the request; metadata says nothing."""
+    seed = hashlib.sha256(json.dumps(body["messages"], ensure_ascii=False).encode()).digest()
+    answer: dict[str, Any] = {}
+    for k, (field, spec) in enumerate(schema.get("properties", {}).items()):
+        enum = spec.get("enum") or schema.get("$defs", {}).get(spec.get("$ref", "").rsplit("/", 1)[-1], {}).get("enum")
+        answer[field] = enum[seed[k % len(seed)] % len(enum)] if enum else None
+    return answer
+
+
+def completion(body: dict[str, Any], arguments: dict[str, Any] | str, finish: str = "stop") -> dict[str, Any]:
+    """A chat.completion answering body in its mode (tool call or content)."""
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    if "tools" in body:
+        message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": schema_of(body)[0], "arguments": text}}]}
+        finish = "tool_calls" if finish == "stop" else finish
+    else:
+        message = {"role": "assistant", "content": text}
+    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": finish, "message": message}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
+
+
+class AnswerServer:
+    """Answers every chat completion with answerer's arguments in the request's mode and keeps
+    each request body, as the live client sent it."""
+
+    def __init__(self, answerer: Answerer = some_answer) -> None:
+        self.answerer = answerer
+        self.bodies: list[dict[str, Any]] = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
+        name, schema = schema_of(body)
+        return completion(body, self.answerer(name, schema, body))
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - no /props: not a llama.cpp server
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                owner.bodies.append(body)
+                payload = json.dumps(owner.answer(body), ensure_ascii=False).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
+
+    @contextmanager
+    def running(self) -> Iterator[AnswerServer]:
+        self.thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def answer_lines(requests: Path, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Batch output lines for a request file, each body answered by answer (no HTTP)."""
+    lines = [json.loads(line) for line in requests.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [{"id": f"batch_req_{k}", "custom_id": line["custom_id"],
+             "response": {"status_code": 200, "request_id": f"req_{k}", "body": answer(line["body"])}, "error": None}
+            for k, line in enumerate(lines)]
+
+
+def write_lines(path: Path, lines: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    return path

@@ -226,7 +226,7 @@ def parse_result_line(line: str, where: str, results: Results) -> None:
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
-        results.bad_lines.append(f"{where}: not JSON ({exc.msg} at column {exc.colno})")
+        results.bad_lines.append(f"{where}: not JSON ({exc.msg}, column {exc.colno}); the rest of the file is read")
         return
     cid = data.get("custom_id") if isinstance(data, dict) else None
     if not isinstance(cid, str) or not cid:
