@@ -105,12 +105,12 @@ class AnswerServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - no /props: not a llama.cpp server
+            def do_GET(self) -> None:
                 self.send_response(404)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 owner.bodies.append(body)
                 payload = json.dumps(owner.answer(body), ensure_ascii=False).encode()
@@ -143,3 +143,58 @@ def answer_lines(requests: Path, answer: Callable[[dict[str, Any]], dict[str, An
 def write_lines(path: Path, lines: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
     return path
+
+
+class RecordingProxy:
+    """A proxy on 127.0.0.1 in front of a real server that keeps every chat completion exchange
+    (request body as the client sent it, response body as the server answered)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.exchanges: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, payload: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                status, answer = post(proxy.upstream, body)
+                proxy.exchanges.append((body, answer))
+                self._send(status, json.dumps(answer).encode())
+
+            def do_GET(self) -> None:
+                try:
+                    with urllib.request.urlopen(proxy.upstream.removesuffix("/v1") + self.path, timeout=60) as response:
+                        self._send(response.status, response.read())
+                except urllib.error.HTTPError as exc:
+                    self._send(exc.code, exc.read())
+
+        return Handler
+
+    @contextmanager
+    def running(self) -> Iterator[RecordingProxy]:
+        self.thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()

@@ -32,7 +32,14 @@ from llm_extract.errors import BatchError
 from llm_extract.labellers import extraction_version
 from llm_extract.pipeline import run
 from llm_extract.prompts import Prompts
-from tests.batchrunner import AnswerServer, answer_lines, completion, schema_of, some_answer, write_lines
+from tests.batchrunner import (
+    AnswerServer,
+    answer_lines,
+    completion,
+    schema_of,
+    some_answer,
+    write_lines,
+)
 from tests.paths import REPORTS
 
 # 6 requests (sections, metadata, three metric batches, problems) and 3 (metadata, metrics, problems)
@@ -186,8 +193,8 @@ def test_missing_failed_and_unparseable_answers_keep_their_document_out_and_are_
     assert reasons[a_ids[0]].startswith("the endpoint answered HTTP 500 (overloaded)")
     assert "not a chat completion" in reasons[a_ids[1]]
     assert reasons[a_ids[2]] == "no answer in the results"
-    assert summary.bad_lines == [f"results.jsonl:{len(by_id) + 1}: not JSON (Expecting property name enclosed "
-                                 "in double quotes, column 2); the rest of the file is read"]
+    assert summary.bad_lines == [(f"results.jsonl:{len(by_id) + 1}: not JSON (Expecting property name enclosed "
+                                  "in double quotes, column 2); the rest of the file is read")]
     assert [r[1] for r in rows(work / "db.duckdb")["documents"]] == [str(work / REPORT_B)]
     # A later file with answers for them overrides the failures: the document is stored.
     fixed = write_lines(work / "fixed.jsonl", [line for line in out if line["custom_id"] in a_ids[:3]])
@@ -222,7 +229,7 @@ def test_an_answer_cut_off_at_max_tokens_splits_the_batch_as_run_does(work):
         followups += [line["body"] for line in lines(work / f"followup{round_}.jsonl")]
         files.append(write_lines(work / f"more{round_}.jsonl", answer_lines(work / f"followup{round_}.jsonl", cut)))
     assert summary.exit_code == 0 and summary.ok == [str(doc)] and round_ > 2
-    key = lambda body: json.dumps(body, sort_keys=True)  # noqa: E731
+    key = lambda body: json.dumps(body, sort_keys=True)
     assert sorted(map(key, followups)) == sorted(key(b) for b in split if b not in prepared)
     assert rows(work / "db.duckdb") == rows(work / "run.duckdb")
 
@@ -262,7 +269,7 @@ def test_an_invalid_answer_is_listed_and_written_as_a_reask_with_the_same_custom
 
 
 def test_an_answer_still_invalid_after_the_reasks_fails_its_step_as_in_run(work):
-    results, cid, _ = _one_invalid(work)
+    results, _, _ = _one_invalid(work)
     collect([results], settings("db.duckdb"), work / "requests.jsonl", reask_file=work / "followup.jsonl")
     [line] = answer_lines(work / "followup.jsonl", AnswerServer().answer)
     still = write_lines(work / "still.jsonl", [break_answer(line, '{"c1": "nope"}')])
@@ -306,7 +313,7 @@ def test_answers_for_another_prompt_version_are_refused(work):
 
 # --- the command line ------------------------------------------------------------------------------
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "llm_extract", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "llm_extract", *args], check=False, cwd=cwd, capture_output=True, text=True,
                           timeout=300)
 
 

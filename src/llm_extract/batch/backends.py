@@ -130,7 +130,7 @@ class ReplayBackend:
                     raise TruncatedOutput(f"the model's answer was cut off at max_tokens={self.shape.max_tokens} "
                                           f"({entry.where})") from exc
                 continue
-            except Exception as exc:  # noqa: BLE001 - whatever parsing a foreign answer raises is the answer's fault
+            except Exception as exc:
                 failed += 1
                 followup = handle_reask_kwargs(copy.deepcopy(followup), mode, completion, exc)
                 if last:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +27,16 @@ from ..prompts import Prompts
 from ..schemas import Extraction, Usage
 from ..store import Store, Writer
 from .backends import ReplayBackend, Unanswered
-from .requests import Manifest, ManifestDoc, Results, doc_prefix, read_manifest, read_results, request_line, write_jsonl
+from .requests import (
+    Manifest,
+    ManifestDoc,
+    Results,
+    doc_prefix,
+    read_manifest,
+    read_results,
+    request_line,
+    write_jsonl,
+)
 
 Reask = Literal["live"]
 Say = Callable[[str, str, str], None]  # (kind, path, message)
@@ -92,7 +101,7 @@ def collect(results_paths: list[Path], settings: Settings, requests_path: Path, 
     started = time.monotonic()
     prompts = prompts or Prompts()
     manifest = read_manifest(requests_path)
-    version = extraction_version(prompts, manifest.names)  # type: ignore[arg-type]  # checked by prepare
+    version = extraction_version(prompts, manifest.names)
     if version != manifest.prompt_version:
         raise BatchError(f"the prompts or the deciding code changed since these requests were prepared "
                          f"(version {manifest.prompt_version}, now {version}): their answers belong to the old "
@@ -204,16 +213,18 @@ def _collect_all(docs: list[Document], manifest: Manifest, results: Results, set
 def _replay(doc: Document, manifest: Manifest, results: Results, prompts: Prompts,
             live: Backend | None) -> tuple[Extraction, ReplayBackend]:
     replay = ReplayBackend(manifest.shape, doc.doc_id, manifest.prompt_version, results.by_id, manifest.max_reasks, live)
-    labeller = LLMLabeller(replay, prompts, manifest.shape.model, manifest.max_reasks, manifest.names)  # type: ignore[arg-type]
+    labeller = LLMLabeller(replay, prompts, manifest.shape.model, manifest.max_reasks, manifest.names)
     # One request at a time, as prepare recorded them: replaying needs no threads.
     return extract_document(doc, labeller, 1), replay
 
 
 @contextlib.contextmanager
-def _live(settings: Settings, manifest: Manifest, prompts: Prompts, live_backend: Backend | None):  # type: ignore[no-untyped-def]
+def _live(settings: Settings, manifest: Manifest, prompts: Prompts, live_backend: Backend | None) -> Iterator[Backend]:
     """The live client of `run` (starting the embedded model when no endpoint is set), asking in
     the mode and with the model the requests were prepared for, so answers parse the same."""
-    from ..pipeline import open_labeller  # the endpoint logic lives there; only re-asks need it
+    from ..pipeline import (
+        open_labeller,  # the endpoint logic lives there; only re-asks need it
+    )
 
     live_settings = settings.model_copy(update={
         "mode": manifest.shape.mode, "model": manifest.shape.model, "temperature": manifest.shape.temperature,

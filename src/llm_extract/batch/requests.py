@@ -16,14 +16,15 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import instructor
 from instructor.processing import handle_response_model
-from instructor.templating import handle_templating
+from instructor.templating import handle_templating  # type: ignore[attr-defined]  # a star re-export mypy misses
 from pydantic import BaseModel
 
 from ..errors import BatchError
+from ..schemas import Namer
 
 URL = "/v1/chat/completions"
 # Batch endpoints cannot be probed for the mode as the live client probes its endpoint (the file
@@ -139,7 +140,7 @@ class Manifest:
 
     shape: Shape
     prompt_version: str
-    names: str
+    names: Namer
     max_reasks: int
     documents: list[ManifestDoc] = field(default_factory=list)
 
@@ -159,11 +160,12 @@ class Manifest:
                 raise BatchError(f"{where} is a manifest of another format ({data.get('format')!r}); "
                                  "run `llm-extract batch prepare` again with this version")
             shape = Shape(str(data["model"]), str(data["mode"]), float(data["temperature"]), int(data["max_tokens"]))
-            if shape.mode not in MODES:
-                raise BatchError(f"{where}: unknown mode {shape.mode!r}; run `llm-extract batch prepare` again")
+            if shape.mode not in MODES or data["names"] not in get_args(Namer):
+                raise BatchError(f"{where}: unknown mode {shape.mode!r} or namer {data['names']!r}; "
+                                 "run `llm-extract batch prepare` again")
             docs = [ManifestDoc(str(d["doc_id"]), str(d["path"]), str(d["converter"]), [str(c) for c in d["custom_ids"]])
                     for d in data["documents"]]
-            return cls(shape, str(data["prompt_version"]), str(data["names"]), int(data["max_reasks"]), docs)
+            return cls(shape, str(data["prompt_version"]), data["names"], int(data["max_reasks"]), docs)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise BatchError(f"{where} is not a manifest written by `llm-extract batch prepare` ({exc}); "
                              "prepare the requests again") from exc
