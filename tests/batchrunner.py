@@ -198,3 +198,114 @@ class RecordingProxy:
         finally:
             self.server.shutdown()
             self.server.server_close()
+
+
+class BatchesServer:
+    """`/v1/files` and `/v1/batches` as OpenAI serves them, on 127.0.0.1: a batch is in progress
+    when first retrieved and completed (every line answered by `answer`, those in `fail` as
+    HTTP 500 in the error file) from the second retrieval on."""
+
+    def __init__(self, answer: Callable[[dict[str, Any]], dict[str, Any]], fail: set[str] | None = None) -> None:
+        self.answer, self.fail = answer, fail or set()
+        self.files: dict[str, str] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def _upload(self, content_type: str, raw: bytes) -> dict[str, Any]:
+        import email
+        import email.policy
+
+        message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw,
+                                           policy=email.policy.HTTP)
+        parts = {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}  # type: ignore[attr-defined]
+        assert parts["purpose"].get_content().strip() == "batch"
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = parts["file"].get_payload(decode=True).decode()
+        return {"id": file_id, "object": "file", "bytes": len(self.files[file_id]), "created_at": 0,
+                "filename": "requests.jsonl", "purpose": "batch", "status": "processed"}
+
+    def _create(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert request["endpoint"] == "/v1/chat/completions" and request["completion_window"] == "24h"
+        batch_id = f"batch_{len(self.batches) + 1}"
+        total = len([line for line in self.files[request["input_file_id"]].splitlines() if line.strip()])
+        self.batches[batch_id] = {
+            "id": batch_id, "object": "batch", "endpoint": request["endpoint"], "input_file_id": request["input_file_id"],
+            "completion_window": "24h", "status": "validating", "created_at": 0, "errors": None,
+            "request_counts": {"total": total, "completed": 0, "failed": 0}, "metadata": request.get("metadata"),
+            "output_file_id": None, "error_file_id": None, "retrievals": 0}
+        return self._public(batch_id)
+
+    def _public(self, batch_id: str) -> dict[str, Any]:
+        return {k: v for k, v in self.batches[batch_id].items() if k != "retrievals"}
+
+    def _retrieve(self, batch_id: str) -> dict[str, Any]:
+        batch = self.batches[batch_id]
+        batch["retrievals"] += 1
+        if batch["retrievals"] == 1:
+            batch["status"] = "in_progress"
+        elif batch["status"] != "completed":
+            lines = [json.loads(line) for line in self.files[batch["input_file_id"]].splitlines() if line.strip()]
+            out, errors = [], []
+            for k, line in enumerate(lines):
+                if line["custom_id"] in self.fail:
+                    errors.append({"id": f"r{k}", "custom_id": line["custom_id"], "response": {
+                        "status_code": 500, "request_id": f"q{k}", "body": {"error": {"message": "server busy"}}}, "error": None})
+                else:
+                    out.append({"id": f"r{k}", "custom_id": line["custom_id"], "response": {
+                        "status_code": 200, "request_id": f"q{k}", "body": self.answer(line["body"])}, "error": None})
+            for name, rows in (("output_file_id", out), ("error_file_id", errors)):
+                if rows:
+                    file_id = f"file-{len(self.files) + 1}"
+                    self.files[file_id] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+                    batch[name] = file_id
+            batch["status"] = "completed"
+            batch["request_counts"] = {"total": len(lines), "completed": len(out), "failed": len(errors)}
+        return self._public(batch_id)
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, payload: bytes, content_type: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path == "/v1/files":
+                    return self._send(200, json.dumps(owner._upload(self.headers["Content-Type"], raw)).encode())
+                if self.path == "/v1/batches":
+                    return self._send(200, json.dumps(owner._create(json.loads(raw))).encode())
+                return self._send(404, b'{"error": {"message": "not found"}}')
+
+            def do_GET(self) -> None:
+                parts = self.path.strip("/").split("/")
+                if parts[:2] == ["v1", "batches"] and len(parts) == 3 and parts[2] in owner.batches:
+                    return self._send(200, json.dumps(owner._retrieve(parts[2])).encode())
+                if parts[:2] == ["v1", "files"] and len(parts) == 4 and parts[3] == "content" and parts[2] in owner.files:
+                    return self._send(200, owner.files[parts[2]].encode(), "application/octet-stream")
+                return self._send(404, b'{"error": {"message": "not found"}}')
+
+        return Handler
+
+    @contextmanager
+    def running(self) -> Iterator[BatchesServer]:
+        self.thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()

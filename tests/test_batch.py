@@ -34,6 +34,7 @@ from llm_extract.pipeline import run
 from llm_extract.prompts import Prompts
 from tests.batchrunner import (
     AnswerServer,
+    BatchesServer,
     answer_lines,
     completion,
     schema_of,
@@ -332,3 +333,33 @@ def test_cli_prints_counts_lists_unanswered_requests_and_exits_like_run(work):
     assert "wrote 1 requests to followup.jsonl" in collected.stderr
     no_manifest = cli("batch", "collect", "results.jsonl", "--requests", "elsewhere.jsonl", cwd=work)
     assert no_manifest.returncode == 2 and "no elsewhere.manifest.json beside elsewhere.jsonl" in no_manifest.stderr
+
+
+def test_submit_and_status_go_through_the_files_and_batches_api(work, monkeypatch):
+    assert cli("batch", "prepare", REPORT_A, REPORT_B, "--model", "test-model", cwd=work).returncode == 0
+    failing = read_manifest(work / "requests.jsonl").documents[1].custom_ids[0]
+    with BatchesServer(AnswerServer().answer, fail={failing}).running() as api:
+        monkeypatch.setenv("LLM_EXTRACT_BASE_URL", api.base_url)
+        monkeypatch.setenv("LLM_EXTRACT_API_KEY", "sk-test")
+        submitted = cli("batch", "submit", "requests.jsonl", cwd=work)
+        assert submitted.returncode == 0, submitted.stderr
+        batch_id = submitted.stdout.strip()
+        assert batch_id == "batch_1" and api.files["file-1"] == (work / "requests.jsonl").read_text(encoding="utf-8")
+        waiting = cli("batch", "status", batch_id, "-o", "results.jsonl", cwd=work)
+        assert waiting.returncode == 1 and "in_progress, 0 of 9 requests answered" in waiting.stderr
+        assert not (work / "results.jsonl").exists()
+        done = cli("batch", "status", batch_id, "-o", "results.jsonl", cwd=work)
+        assert done.returncode == 0, done.stderr
+        assert "completed, 8 of 9 requests answered, 1 failed; 9 result lines → results.jsonl" in done.stderr
+        missing = cli("batch", "status", "batch_9", cwd=work)
+        assert missing.returncode == 2 and "no such batch or no batch API (HTTP 404)" in missing.stderr
+    collected = cli("batch", "collect", "results.jsonl", cwd=work)
+    assert collected.returncode == 1
+    assert f"{failing} (" in collected.stderr and "the endpoint answered HTTP 500 (server busy)" in collected.stderr
+    assert "1 stored (0 partial), 0 skipped, 0 failed, 1 waiting for 1 answers" in collected.stderr
+
+
+def test_submit_without_a_hosted_endpoint_says_what_to_set(work):
+    (work / "requests.jsonl").write_text("", encoding="utf-8")
+    result = cli("batch", "submit", "requests.jsonl", cwd=work)
+    assert result.returncode == 2 and "set LLM_EXTRACT_BASE_URL and LLM_EXTRACT_API_KEY" in result.stderr

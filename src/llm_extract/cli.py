@@ -553,5 +553,56 @@ def batch_collect(
     raise typer.Exit(summary.exit_code)
 
 
+@batch_app.command("submit")
+def batch_submit(
+    requests: Annotated[Path, typer.Argument(help="The request file `batch prepare` wrote.")] = Path("requests.jsonl"),
+    base_url: Annotated[Optional[str], typer.Option(help="Endpoint with /v1/files and /v1/batches [env LLM_EXTRACT_BASE_URL].")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
+) -> None:
+    """Upload the request file and start a batch over it (24 h window) on the configured endpoint."""
+    from .batch.remote import submit
+
+    settings = _settings(base_url=base_url, api_key=api_key)
+    try:
+        info = submit(settings, requests)
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
+    out.print(info.id, highlight=False, markup=False)
+    err.print(f"batch {escape(info.id)}: {escape(info.status)}; when it is completed: llm-extract batch status "
+              f"{escape(info.id)} -o results.jsonl", highlight=False)
+
+
+@batch_app.command("status")
+def batch_status(
+    batch_id: Annotated[str, typer.Argument(help="The id `batch submit` printed.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="When the batch is completed, write its "
+                                                   "output lines (and its error lines) here.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Endpoint [env LLM_EXTRACT_BASE_URL].")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
+) -> None:
+    """A batch's state; with -o, its results once it is completed.
+
+    Exit code: 0 completed (and written with -o), 1 not finished yet, 2 failed, expired or cancelled, or the
+    endpoint could not be asked.
+    """
+    from .batch.remote import DONE, OVER, status
+
+    settings = _settings(base_url=base_url, api_key=api_key)
+    try:
+        info = status(settings, batch_id, output)
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
+    err.print(f"batch {escape(info.id)}: {escape(info.status)}, {info.completed} of {info.total} requests answered, "
+              f"{info.failed} failed" + (f"; {info.written} result lines → {escape(str(output))}" if output and info.status == DONE else ""),
+              highlight=False)
+    for line in info.errors:
+        err.print(f"  {escape(line)}", highlight=False)
+    raise typer.Exit(0 if info.status == DONE else 2 if info.status in OVER else 1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -93,29 +93,24 @@ def request_line(cid: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_jsonl(path: Path, lines: Iterable[dict[str, Any]]) -> int:
-    """Write atomically (a temporary file beside it, then renamed): a reader never sees half a file."""
-    count = 0
+    """Write one JSON object a line; returns how many."""
+    text = [json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines]
+    write_text(path, "".join(text))
+    return len(text)
+
+
+def write_json(path: Path, value: dict[str, Any]) -> None:
+    write_text(path, json.dumps(value, ensure_ascii=False, indent=1) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Atomically (a temporary file beside it, then renamed): a reader, or an upload started
+    meanwhile, never sees half a file, and an interrupted write leaves the old file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for line in lines:
-                out.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
-                count += 1
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return count
-
-
-def write_json(path: Path, value: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(value, out, ensure_ascii=False, indent=1)
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
