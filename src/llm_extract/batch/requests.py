@@ -28,9 +28,10 @@ from ..schemas import Namer
 
 URL = "/v1/chat/completions"
 # Batch endpoints cannot be probed for the mode as the live client probes its endpoint (the file
-# may be run elsewhere, later), so the default is the mode every target enforces by constrained
-# decoding: OpenAI structured outputs, vLLM guided decoding, llama.cpp grammars. It also sends no
-# tool definition in the prompt, which a batch pays for per request.
+# may be run elsewhere, later). `json_schema` is taken by all three targets (vLLM and llama.cpp
+# enforce it by constrained decoding; OpenAI follows it, as instructor sends no `strict`) and puts
+# no tool definition into every prompt, which a batch pays for per request; collect validates
+# every answer whatever the mode.
 DEFAULT_MODE = "json_schema"
 MODES = {
     "tools": instructor.Mode.TOOLS,
