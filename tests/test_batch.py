@@ -363,3 +363,26 @@ def test_submit_without_a_hosted_endpoint_says_what_to_set(work):
     (work / "requests.jsonl").write_text("", encoding="utf-8")
     result = cli("batch", "submit", "requests.jsonl", cwd=work)
     assert result.returncode == 2 and "set LLM_EXTRACT_BASE_URL and LLM_EXTRACT_API_KEY" in result.stderr
+
+
+def test_prepare_refuses_to_write_a_file_that_would_miss_requests(work, monkeypatch):
+    """If a step's missing answer stopped the steps after it (one request at a time), the file
+    would hold the first request only: prepare says so instead of writing it."""
+    from llm_extract import extract
+
+    real = extract._Later.result
+    stopped: list[bool] = []
+
+    def stop_after_a_failure(self):  # type: ignore[no-untyped-def]
+        if stopped:
+            raise extract.ModelOutputError("skipped after an earlier failure")
+        try:
+            return real(self)
+        except extract.ModelOutputError:
+            stopped.append(True)
+            raise
+
+    monkeypatch.setattr(extract._Later, "result", stop_after_a_failure)
+    with pytest.raises(BatchError, match="recording the requests of .* went wrong .* this is a bug"):
+        prepare([work / REPORT_A], settings("db.duckdb"), work / "requests.jsonl")
+    assert not (work / "requests.jsonl").exists()

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from ..config import Settings
 from ..documents import Document, find_reports, load
-from ..errors import BatchError, InputError
+from ..errors import BatchError, InputError, ModelOutputError
 from ..extract import extract_document
 from ..labellers import LLMLabeller, extraction_version
 from ..prompts import Prompts
 from ..store import Store
-from .backends import DEFERRED, RecordingBackend, requests_of
+from .backends import DEFERRED, RecordingBackend, Request, requests_of
 from .requests import (
     DEFAULT_MODE,
     Manifest,
@@ -106,12 +106,7 @@ def prepare(paths: list[Path], settings: Settings, output: Path, *, force: bool 
     manifest = Manifest(shape, version, settings.names, settings.max_reasks)
     lines = []
     for doc in docs:
-        recorder = RecordingBackend(shape, doc.doc_id, version)
-        labeller = LLMLabeller(recorder, prompts, shape.model, settings.max_reasks, settings.names)
-        # One request at a time: each call is made in turn and deferred; none waits on another's answer.
-        extraction = extract_document(doc, labeller, 1)
-        _check_complete(doc, extraction.failed_steps, recorder)
-        requests = requests_of(recorder)
+        requests = record(doc, shape, version, prompts, settings)
         manifest.documents.append(ManifestDoc(doc.doc_id, str(doc.path), doc.converter, [r.custom_id for r in requests]))
         lines += [request_line(r.custom_id, r.body) for r in requests]
         summary.documents.append((str(doc.path), len(requests)))
@@ -121,10 +116,28 @@ def prepare(paths: list[Path], settings: Settings, output: Path, *, force: bool 
     return summary
 
 
-def _check_complete(doc: Document, failed_steps: list[str], recorder: RecordingBackend) -> None:
-    """Every step that called the model was deferred, and nothing else failed: otherwise the file
-    would miss requests that a run makes."""
-    others = [s for s in failed_steps if DEFERRED not in s]
-    if others or len(failed_steps) != len(recorder.requests):
-        raise BatchError(f"recording the requests of {doc.path} went wrong ({len(recorder.requests)} recorded, "
-                         f"steps {failed_steps}); this is a bug, please report it")
+def record(doc: Document, shape: Shape, version: str, prompts: Prompts, settings: Settings) -> list[Request]:
+    """The document's requests, in the order `run` asks them one at a time.
+
+    Recorded twice, one request at a time and all submitted at once: the two agree only if every
+    call was made although none was answered, i.e. no call waits on another's answer and a
+    deferred step stops nothing. Otherwise the file would miss requests a run makes.
+    """
+    found = []
+    for concurrency in (1, 4):
+        recorder = RecordingBackend(shape, doc.doc_id, version)
+        labeller = LLMLabeller(recorder, prompts, shape.model, settings.max_reasks, settings.names)
+        try:
+            extraction = extract_document(doc, labeller, concurrency)
+        except ModelOutputError as exc:  # a deferred answer stopped the document
+            raise BatchError(f"recording the requests of {doc.path} stopped at {exc}; this is a bug, please report it") from exc
+        others = [step for step in extraction.failed_steps if DEFERRED not in step]
+        if others or len(extraction.failed_steps) != len(recorder.requests):
+            raise BatchError(f"recording the requests of {doc.path} went wrong ({len(recorder.requests)} recorded, "
+                             f"steps {extraction.failed_steps}); this is a bug, please report it")
+        found.append(requests_of(recorder))
+    in_order, at_once = found
+    if sorted(r.custom_id for r in in_order) != sorted(r.custom_id for r in at_once):
+        raise BatchError(f"the requests of {doc.path} depend on how they are asked ({len(in_order)} one at a time, "
+                         f"{len(at_once)} at once); this is a bug, please report it")
+    return in_order
