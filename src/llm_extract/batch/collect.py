@@ -31,7 +31,6 @@ from .requests import (
     Manifest,
     ManifestDoc,
     Results,
-    doc_prefix,
     read_manifest,
     read_results,
     request_line,
@@ -112,8 +111,9 @@ def collect(results_paths: list[Path], settings: Settings, requests_path: Path, 
                              bad_lines=results.bad_lines)
     for line in results.bad_lines:
         say("note", line.split(":", 1)[0], f"skipped line {line.split(':', 1)[1].strip()}")
-    known = {d.doc_id[:16] for d in manifest.documents}
-    summary.unknown_ids = sum(1 for cid in results.by_id if doc_prefix(cid) not in known)
+    # Answers for other documents or another version (another request file's) are never used.
+    known = {f"{d.doc_id[:16]}-{manifest.prompt_version}" for d in manifest.documents}
+    summary.unknown_ids = sum(1 for cid in results.by_id if cid.rsplit("-", 1)[0] not in known)
     with run_lock(settings.db):
         with _store(settings, say) as store:
             store.mark_interrupted_runs()
@@ -123,7 +123,8 @@ def collect(results_paths: list[Path], settings: Settings, requests_path: Path, 
                 store.start_run(summary.run_id, summary.base_url, summary.model)
         status = "interrupted"
         try:
-            with Writer(settings.db, wait=settings.lock_wait) as writer:
+            with Writer(settings.db, wait=settings.lock_wait,
+                        on_wait=lambda message: say("waiting", str(settings.db), message)) as writer:
                 _collect_all(docs, manifest, results, settings, prompts, reask, live_backend, writer, summary, say)
             status = "aborted" if summary.aborted else "finished"
         finally:

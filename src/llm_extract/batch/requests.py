@@ -85,10 +85,6 @@ def custom_id(doc_id: str, version: str, body: dict[str, Any]) -> str:
     return f"{doc_id[:16]}-{version}-{body_hash(body)}"
 
 
-def doc_prefix(cid: str) -> str:
-    return cid.split("-", 1)[0]
-
-
 def request_line(cid: str, body: dict[str, Any]) -> dict[str, Any]:
     return {"custom_id": cid, "method": "POST", "url": URL, "body": body}
 
