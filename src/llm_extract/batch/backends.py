@@ -87,7 +87,6 @@ class ReplayBackend:
         self.shape, self.doc_id, self.version = shape, doc_id, version
         self.answers, self.max_reasks, self.live = answers, max_reasks, live
         self.unanswered: list[Unanswered] = []
-        self.used: list[str] = []  # custom_ids answered from the results
 
     def complete(self, response_model: type[T], messages: list[dict[str, str]],
                  context: dict[str, Any] | None = None) -> tuple[T, Usage]:
@@ -102,7 +101,6 @@ class ReplayBackend:
                 # the batch's attempts (they were validated on a copy).
                 return self.live.complete(response_model, messages, context)
             raise NeedsAsking(f"{cid}: {outcome.reason}")
-        self.used.append(cid)
         return outcome  # type: ignore[return-value]  # parsed into prepared, response_model's subclass
 
     def _settle(self, cid: str, task: str, prepared: type[BaseModel], kwargs: dict[str, Any],
@@ -130,7 +128,7 @@ class ReplayBackend:
                     raise TruncatedOutput(f"the model's answer was cut off at max_tokens={self.shape.max_tokens} "
                                           f"({entry.where})") from exc
                 continue
-            except Exception as exc:
+            except Exception as exc:  # whatever parsing a foreign answer raises is the answer's fault
                 failed += 1
                 followup = handle_reask_kwargs(copy.deepcopy(followup), mode, completion, exc)
                 if last:
