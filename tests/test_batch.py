@@ -184,7 +184,9 @@ def test_missing_failed_and_unparseable_answers_keep_their_document_out_and_are_
     by_id[a_ids[0]] = {"id": "x", "custom_id": a_ids[0], "response": {"status_code": 500, "body": {"error": {"message": "overloaded"}}}, "error": None}
     by_id[a_ids[1]]["response"]["body"] = {"not": "a completion", "choices": "no"}
     del by_id[a_ids[2]]
-    results = write_lines(work / "results.jsonl", list(by_id.values()))
+    other = json.loads(json.dumps(out[0]))
+    other["custom_id"] = "f" * 16 + other["custom_id"][16:]  # another document's answer
+    results = write_lines(work / "results.jsonl", [*by_id.values(), other])
     (work / "results.jsonl").write_text(results.read_text() + "{not json\n", encoding="utf-8")
     summary = collect([results], settings("db.duckdb"), work / "requests.jsonl")
     assert summary.exit_code == 1 and summary.ok == [str(work / REPORT_B)]
@@ -194,7 +196,8 @@ def test_missing_failed_and_unparseable_answers_keep_their_document_out_and_are_
     assert reasons[a_ids[0]].startswith("the endpoint answered HTTP 500 (overloaded)")
     assert "not a chat completion" in reasons[a_ids[1]]
     assert reasons[a_ids[2]] == "no answer in the results"
-    assert summary.bad_lines == [(f"results.jsonl:{len(by_id) + 1}: not JSON (Expecting property name enclosed "
+    assert summary.unknown_ids == 1
+    assert summary.bad_lines == [(f"results.jsonl:{len(by_id) + 2}: not JSON (Expecting property name enclosed "
                                   "in double quotes, column 2); the rest of the file is read")]
     assert [r[1] for r in rows(work / "db.duckdb")["documents"]] == [str(work / REPORT_B)]
     # A later file with answers for them overrides the failures: the document is stored.
