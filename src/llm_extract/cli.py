@@ -479,5 +479,151 @@ def build_server(
     out.print(f"built {path}", highlight=False, markup=False)
 
 
+batch_app = typer.Typer(
+    help="Requests as OpenAI Batch files (OpenAI, Alibaba Model Studio, vLLM run-batch) and their answers "
+    "stored as `run` stores them.", no_args_is_help=True)
+app.add_typer(batch_app, name="batch")
+
+
+class Reask(str, Enum):
+    live = "live"
+
+
+def _say(kind: str, path: str, message: str) -> None:
+    # Paths and reasons come from the file system, the user and the endpoint: never markup.
+    tag = {"failed": "[red]failed[/red]", "unanswered": "[yellow]unanswered[/yellow]"}.get(kind, escape(kind))
+    err.print(f"{tag}  {escape(shown(path))}: {escape(message)}", highlight=False)
+
+
+@batch_app.command("prepare")
+def batch_prepare(
+    paths: Annotated[list[Path], typer.Argument(help="Report files or folders, as for `run`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The batch input file to write; its manifest "
+                                         "(which documents, model, mode) goes beside it as NAME.manifest.json.")] = Path("requests.jsonl"),
+    db: DbOption = Path("llm_extract.duckdb"),
+    model: Annotated[Optional[str], typer.Option(help="Model name in every request [env LLM_EXTRACT_MODEL].")] = None,
+    mode: Annotated[Optional[str], typer.Option(help="instructor mode of the requests: json_schema, tools, json, md_json "
+                                                     "[default: json_schema: enforced by OpenAI, vLLM and llama.cpp alike].")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Include documents already current in the database.")] = False,
+) -> None:
+    """Write every model request `run` would make for PATHS as OpenAI Batch input lines.
+
+    The same documents as `run` (already extracted ones are skipped unless --force); nothing is
+    asked of a model. Exit code: 0 written, 1 written but some files could not be read, 2 nothing written.
+    """
+    from .batch.prepare import prepare
+
+    settings = _settings(db=db, model=model, mode=mode)
+    try:
+        summary = prepare(paths, settings, output, force=force, say=_say)
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
+    err.print(f"{len(summary.documents)} documents, {summary.requests} requests ({summary.model}, {summary.mode}, "
+              f"version {summary.prompt_version}), {len(summary.skipped)} skipped, {len(summary.failed)} failed "
+              f"→ {escape(str(summary.requests_path))} (+ {escape(summary.manifest_path.name)})", highlight=False)
+    raise typer.Exit(summary.exit_code)
+
+
+@batch_app.command("collect")
+def batch_collect(
+    results: Annotated[list[Path], typer.Argument(help="Batch output files; for the same request a later file's "
+                                                       "answer overrides an earlier one's (a follow-up's re-ask).")],
+    requests: Annotated[Path, typer.Option("--requests", help="The request file `batch prepare` wrote "
+                                           "(its manifest is read from beside it).")] = Path("requests.jsonl"),
+    db: DbOption = Path("llm_extract.duckdb"),
+    reask: Annotated[Optional[Reask], typer.Option(help="live: ask the requests without a usable answer of the "
+                                                        "configured endpoint (with its re-asks) and store those documents too.")] = None,
+    reask_file: Annotated[Optional[Path], typer.Option("--reask-file", help="Write the requests without a usable "
+                                                       "answer (re-asks for invalid ones) as a follow-up batch file.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Endpoint for --reask live [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key for --reask live [env LLM_EXTRACT_API_KEY].")] = None,
+) -> None:
+    """Store the documents whose batch answers all validate, exactly as `run` would.
+
+    Every answer is validated with the run's response models and checks. Documents with a
+    missing, failed or invalid answer are not stored; each such request is listed.
+    Exit code: 0 all stored, 1 some need answers, failed or came out partial, 2 could not run.
+    """
+    from .batch.collect import collect
+
+    settings = _settings(db=db, base_url=base_url, api_key=api_key)
+    try:
+        summary = collect(results, settings, requests, reask=reask.value if reask else None,
+                          reask_file=reask_file, say=_say)
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
+    stored = len(summary.ok) + len(summary.partial)
+    err.print(f"{stored} stored ({len(summary.partial)} partial), {len(summary.skipped)} skipped, "
+              f"{len(summary.failed)} failed, {len(summary.not_stored)} waiting for {len(summary.waiting)} answers"
+              f"{f', {len(summary.asked_live)} asked live' if summary.asked_live else ''}; "
+              f"{summary.metrics} metrics, {summary.problems} problems, {summary.dropped} dropped"
+              f"{f'; {len(summary.bad_lines)} result lines unreadable' if summary.bad_lines else ''}"
+              f"{f'; {summary.unknown_ids} answers for other request files' if summary.unknown_ids else ''}"
+              f" → {escape(str(settings.db))}", highlight=False)
+    if summary.followup is not None:
+        err.print(f"wrote {summary.followup_lines} requests to {escape(str(summary.followup))}; submit it, then collect "
+                  f"with every results file, the follow-up's last", highlight=False)
+    elif summary.waiting and not reask:
+        err.print("ask them live with --reask live, or write a follow-up batch with --reask-file FILE", highlight=False)
+    if summary.aborted:
+        err.print(f"[red]aborted:[/red] {escape(summary.aborted)}", highlight=False)
+    raise typer.Exit(summary.exit_code)
+
+
+@batch_app.command("submit")
+def batch_submit(
+    requests: Annotated[Path, typer.Argument(help="The request file `batch prepare` wrote.")] = Path("requests.jsonl"),
+    base_url: Annotated[Optional[str], typer.Option(help="Endpoint with /v1/files and /v1/batches [env LLM_EXTRACT_BASE_URL].")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
+) -> None:
+    """Upload the request file and start a batch over it (24 h window) on the configured endpoint."""
+    from .batch.remote import submit
+
+    settings = _settings(base_url=base_url, api_key=api_key)
+    try:
+        info = submit(settings, requests)
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
+    out.print(info.id, highlight=False, markup=False)
+    err.print(f"batch {escape(info.id)}: {escape(info.status)}; when it is completed: llm-extract batch status "
+              f"{escape(info.id)} -o results.jsonl", highlight=False)
+
+
+@batch_app.command("status")
+def batch_status(
+    batch_id: Annotated[str, typer.Argument(help="The id `batch submit` printed.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="When the batch is completed, write its "
+                                                   "output lines (and its error lines) here.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Endpoint [env LLM_EXTRACT_BASE_URL].")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
+) -> None:
+    """A batch's state; with -o, its results once it is completed.
+
+    Exit code: 0 completed (and written with -o), 1 not finished yet, 2 failed, expired or cancelled, or the
+    endpoint could not be asked.
+    """
+    from .batch.remote import DONE, OVER, status
+
+    settings = _settings(base_url=base_url, api_key=api_key)
+    try:
+        info = status(settings, batch_id, output)
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
+    err.print(f"batch {escape(info.id)}: {escape(info.status)}, {info.completed} of {info.total} requests answered, "
+              f"{info.failed} failed" + (f"; {info.written} result lines → {escape(str(output))}" if output and info.status == DONE else ""),
+              highlight=False)
+    for line in info.errors:
+        err.print(f"  {escape(line)}", highlight=False)
+    raise typer.Exit(0 if info.status == DONE else 2 if info.status in OVER else 1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

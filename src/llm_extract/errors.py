@@ -58,3 +58,7 @@ def from_ctrl_c(exc: BaseException) -> bool:
 
 class ReviewError(LlmExtractError):
     """A reviewer's decision cannot be recorded as given (the message says what to change)."""
+
+
+class BatchError(LlmExtractError):
+    """A batch request or result file cannot be used as given (the message says what to do)."""
