@@ -26,7 +26,8 @@ from llm_extract.store import Store
 from tests.variants import write_variants
 
 # /proc/self/status and clear_refs are Linux's; CI is Linux.
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads peak memory from /proc (Linux)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads peak memory from /proc (Linux)")]
 N = 10_000
 # What the run may add to the process's peak resident memory. Python's share stays flat (checked
 # by object counts); DuckDB's checkpoints peak higher as the file grows (~250 MB at 10,000
