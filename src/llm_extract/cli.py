@@ -96,7 +96,7 @@ def run(
     model: Annotated[Optional[str], typer.Option(help="Model name [env LLM_EXTRACT_MODEL].")] = None,
     api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
     mode: Annotated[Optional[str], typer.Option(help="instructor mode: tools, json_schema, json, md_json [default: json_schema for llama.cpp servers, else tools].")] = None,
-    concurrency: Annotated[Optional[int], typer.Option(help="Parallel requests [default: the embedded server's slots (4 with llama-server, 1 without), 4 remote].")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(help="Requests in flight at once, across documents (lowered for a while when the endpoint answers HTTP 429) [default: the embedded server's slots (4 with llama-server, 1 without), 4 remote].")] = None,
     model_path: Annotated[Optional[Path], typer.Option(help="Serve this GGUF instead of the shipped model [env LLM_EXTRACT_MODEL_PATH].")] = None,
     backend: Annotated[Backend, typer.Option(help="llm: the model labels; rules: code-only baseline.")] = Backend.llm,
     force: Annotated[bool, typer.Option("--force", help="Re-extract documents already current in the database.")] = False,

@@ -123,9 +123,11 @@ class _Budget:
 
     Other transient errors (5xx, connection, timeout) spend `max_attempts` and
     `max_retry_seconds` as before; time held by the throttle is not counted (it is not this
-    request failing). A 429 spends no attempt: the request is refused until the server takes it,
-    bounded by `max_retry_seconds` of being refused (from its first 429, less the time it waited
-    while the server was answering others), so only a server that keeps refusing aborts the run.
+    request failing). A 429 spends no attempt: the request is held and retried until the server
+    takes it, bounded by `max_retry_seconds` of being refused, counted from its first 429 and
+    less the time it waited while the server answered others. So a server that refuses everyone
+    for that long aborts the run, and one that serves others but keeps refusing this request (a
+    request over a tokens-per-minute limit gets 429 too) ends this request, not forever.
     """
 
     def __init__(self, max_attempts: int, max_seconds: float) -> None:
@@ -135,12 +137,12 @@ class _Budget:
         self.failures = 0  # attempts that failed with a transient error other than 429
         self.held = 0.0  # seconds waited for the throttle
         self.refused_since: float | None = None  # the first 429
-        self.queued_since_refused = 0.0  # seconds waited behind answered requests after it
+        self.excused = 0.0  # seconds since then waited while the server answered others
 
     def admitted(self, ticket: Ticket) -> None:
-        self.held += ticket.paused + ticket.queued
+        self.held += ticket.held
         if self.refused_since is not None:
-            self.queued_since_refused += ticket.queued
+            self.excused += ticket.excused
 
     def ended(self, outcome: Outcome) -> None:
         if outcome == "refused" and self.refused_since is None:
@@ -152,7 +154,7 @@ class _Budget:
         exc = state.outcome.exception() if state.outcome else None
         now = time.monotonic()
         if exc is not None and is_rate_limited(exc) and self.refused_since is not None:
-            return now - self.refused_since - self.queued_since_refused >= self.max_seconds
+            return now - self.refused_since - self.excused >= self.max_seconds
         return self.failures >= self.max_attempts or now - self.started - self.held >= self.max_seconds
 
 

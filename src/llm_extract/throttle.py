@@ -42,8 +42,8 @@ class Ticket:
     """One admitted request: the window it was sent in, and how long it waited for admission."""
 
     epoch: int
-    paused: float  # seconds held because the server asked for a pause (counts as being refused)
-    queued: float  # seconds held because the allowed requests were all in flight (others were served)
+    held: float  # seconds waited in all (a pause the server asked for, or every slot taken)
+    excused: float  # of those, seconds in which the server answered other requests: it was serving
 
 
 @dataclass(frozen=True)
@@ -114,21 +114,24 @@ class Throttle:
     def acquire(self) -> Ticket:
         """Wait until a request may go (not paused, fewer than `limit` in flight), then count it in.
         Raises RequestsStopped once the run stops."""
-        paused = queued = 0.0
+        held = excused = 0.0
         with self._cond:
             while True:
                 if self._stopped:
                     raise RequestsStopped("the run is stopping; no further request is sent")
                 now = self._clock()
+                answered = self.answered
                 if now < self._resume_at:
                     self._cond.wait(self._resume_at - now)
-                    paused += self._clock() - now
-                    continue
-                if self._limit == math.inf or self._in_flight < int(self._limit):  # the limit is >= 1
+                elif self._limit == math.inf or self._in_flight < int(self._limit):  # the limit is >= 1
                     self._in_flight += 1
-                    return Ticket(self._epoch, paused, queued)
-                self._cond.wait()
-                queued += self._clock() - now
+                    return Ticket(self._epoch, held, excused)
+                else:
+                    self._cond.wait()
+                spent = self._clock() - now
+                held += spent
+                if self.answered > answered:
+                    excused += spent
 
     def release(self, ticket: Ticket, outcome: Outcome, retry_after: float | None = None) -> None:
         """Count a request out: answered (grow), refused with HTTP 429 (cut once per window, pause
