@@ -165,7 +165,9 @@ class _Borrowed:
             for future in self._futures:
                 future.cancel()
         if wait:
-            wait_for(self._futures)  # as a pool's shutdown: none of its calls is still running after
+            # As a pool's shutdown: none of its calls is still running after. A cancelled call is
+            # left out: no worker will ever pick it up to mark it done, so wait() would never return.
+            wait_for([future for future in self._futures if not future.cancelled()])
 
 
 def _take(result: Extraction, name: str, asked: Future[tuple[T, Usage]] | _Later[tuple[T, Usage]],
