@@ -339,7 +339,9 @@ def _extract_in_order(docs: Iterable[Document], labelling: Labelling, writer: Wr
         doc, future = pending.popleft()
         while not wait_for([future], timeout=PROGRESS_EVERY).done:
             emit(pace.now())
-        if not _finish_one(doc, future.result, writer, summary, emit):
+        # The next document already done: keep the database open for it (see Writer).
+        next_ready = bool(pending) and pending[0][1].done()
+        if not _finish_one(doc, future.result, writer, summary, emit, next_ready):
             return False
         emit(pace.now())
         return True
@@ -395,13 +397,13 @@ class _Pace:
 
 
 def _finish_one(doc: Document, extracting: Callable[[], Extraction], writer: Writer, summary: RunSummary,
-                emit: OnEvent) -> bool:
+                emit: OnEvent, next_ready: bool = False) -> bool:
     """Store one extracted document; False when the endpoint or the database failed and the
     run must stop (every document saved so far is kept)."""
     try:
         extraction = extracting()
         extraction = extraction.model_copy(update={"run_id": summary.run_id, "base_url": summary.base_url})
-        writer.save(extraction)
+        writer.save(extraction, next_ready)
     except (EndpointError, StoreError) as exc:
         # The endpoint or the database (held by a reader for too long, or damaged), not this
         # document, is the problem: stop before failing them all.
