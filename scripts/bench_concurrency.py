@@ -8,7 +8,8 @@ fixed latency (default 0.5 s, like a remote GPU server), and `llm-extract run --
 other files, the same requests) at each concurrency. Printed per concurrency: documents per
 minute, requests per second, the server's peak of requests held at once, and the ratio to
 concurrency 1. Times are the run's own (`runs.started_at` to `finished_at` in its database:
-documents only, not the process start).
+documents only, not the process start). `--against REV` runs a git revision's code the same way
+afterwards (its requests must be the recorded ones: same prompts and deciding code).
 """
 
 from __future__ import annotations
@@ -69,10 +70,12 @@ def documents(folder: Path, n: int) -> Path:
     return folder
 
 
-def run_at(concurrency: int, folder: Path, db: Path, answers: Answers, gets: Answers, latency: float) -> tuple[float, int, int, int]:
+def run_at(concurrency: int, folder: Path, db: Path, answers: Answers, gets: Answers, latency: float,
+           tree: Path = ROOT) -> tuple[float, int, int, int]:
     """(seconds, documents, requests answered, peak in flight) of one run at this concurrency."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_EXTRACT_", "OPENAI_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = str(tree / "src")
+    env["LLM_EXTRACT_PROMPTS"] = str(tree / "prompts")
     replay = ReplayServer(answers, gets, latency=latency)
     with replay.running():
         env |= {"LLM_EXTRACT_BASE_URL": replay.base_url, "LLM_EXTRACT_MODEL": LOCAL_MODEL_NAME}
@@ -96,6 +99,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--docs", type=int, default=64, help="documents per run [64]")
     parser.add_argument("--latency", type=float, default=0.5, help="seconds the server takes per request [0.5]")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32])
+    parser.add_argument("--against", help="also run this git revision's code (e.g. main)")
     parser.add_argument("--recording", type=Path, help="a recording to use (default: recorded once per "
                         "extraction version in the cache folder)")
     args = parser.parse_args(argv)
@@ -110,15 +114,22 @@ def main(argv: list[str]) -> int:
         answers, gets = record(path)
     work = Path(tempfile.mkdtemp(prefix="llm-extract-bench-concurrency-"))
     folder = documents(work / "in", args.docs)
-    print(f"{args.docs} documents, {args.latency} s per request at the server; cores: {os.cpu_count()}\n")
-    print(f"{'concurrency':>11}{'seconds':>9}{'docs/min':>10}{'req/s':>8}{'peak':>6}{'ratio':>7}")
-    base = None
-    for c in args.concurrency:
-        seconds, docs, requests, peak = run_at(c, folder, work / f"c{c}.duckdb", answers, gets, args.latency)
-        per_minute = docs / seconds * 60
-        base = base or per_minute
-        print(f"{c:>11}{seconds:>9.1f}{per_minute:>10.1f}{requests / seconds:>8.2f}{peak:>6}{per_minute / base:>6.2f}x",
-              flush=True)
+    print(f"{args.docs} documents, {args.latency} s per request at the server; cores: {os.cpu_count()}")
+    trees = {"this tree": ROOT}
+    if args.against:
+        from llm_extract.bench import export_revision
+
+        trees[args.against] = export_revision(args.against, work / "against")
+    for i, (label, tree) in enumerate(trees.items()):
+        print(f"\n{label}:\n{'concurrency':>11}{'seconds':>9}{'docs/min':>10}{'req/s':>8}{'peak':>6}{'ratio':>7}")
+        base = None
+        for c in args.concurrency:
+            seconds, docs, requests, peak = run_at(c, folder, work / f"{i}-c{c}.duckdb", answers, gets,
+                                                   args.latency, tree)
+            per_minute = docs / seconds * 60
+            base = base or per_minute
+            print(f"{c:>11}{seconds:>9.1f}{per_minute:>10.1f}{requests / seconds:>8.2f}{peak:>6}"
+                  f"{per_minute / base:>6.2f}x", flush=True)
     print("\nratio: documents per minute over those at the first concurrency; peak: the server's most requests at once")
     return 0
 
