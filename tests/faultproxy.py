@@ -1,8 +1,13 @@
 """A real HTTP proxy on 127.0.0.1 in front of a real OpenAI-compatible server, injecting scripted
-faults into chat-completion requests. Not a mock: the client under test speaks HTTP to it."""
+faults into chat-completion requests. Not a mock: the client under test speaks HTTP to it.
+
+With `record=True` it also keeps every answer the server gave, keyed by the request body's
+sha256 (and GETs by path), for `tests.replayserver.ReplayServer` to answer the same requests
+again without the model."""
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import json
 import threading
@@ -16,13 +21,17 @@ from contextlib import contextmanager
 class FaultProxy:
     """`script` is consumed one entry per chat-completion request; when empty, requests pass."""
 
-    def __init__(self, upstream: str, script: list[str], slow_seconds: float = 5.0, only: str | None = None) -> None:
+    def __init__(self, upstream: str, script: list[str], slow_seconds: float = 5.0, only: str | None = None,
+                 record: bool = False) -> None:
         self.upstream = upstream.rstrip("/")
         self.script = list(script)
         self.slow_seconds = slow_seconds
         self.only = only  # when set, the script applies only to requests whose body contains it
         self.requests = 0
         self.faults: list[str] = []
+        self.record = record
+        self.recorded: dict[str, tuple[int, bytes]] = {}  # sha256 of a POST body -> (status, answer)
+        self.recorded_gets: dict[str, tuple[int, bytes]] = {}  # path -> (status, answer)
         self.lock = threading.Lock()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -63,6 +72,8 @@ class FaultProxy:
                 action = proxy._next(body)
                 if action == "429":
                     return self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "1"})
+                if action == "429-now":  # Retry-After: 0, so that a test can meet many quickly
+                    return self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "0"})
                 if action == "429-no-header":
                     return self._send(429, b'{"error": {"message": "rate limited"}}')
                 if action == "500":
@@ -80,6 +91,9 @@ class FaultProxy:
                 if action == "garbage":
                     return self._send(200, b"this is not json {")
                 status, payload = self._forward(body)
+                if proxy.record and action == "pass":
+                    with proxy.lock:
+                        proxy.recorded[body_key(body)] = (status, payload)
                 if action == "truncate":
                     payload = _truncate(payload)
                 return self._send(status, payload)
@@ -90,9 +104,13 @@ class FaultProxy:
                 root = proxy.upstream.removesuffix("/v1")
                 try:
                     with urllib.request.urlopen(root + self.path, timeout=60) as response:
-                        return self._send(response.status, response.read())
+                        status, payload = response.status, response.read()
                 except urllib.error.HTTPError as exc:
-                    return self._send(exc.code, exc.read())
+                    status, payload = exc.code, exc.read()
+                if proxy.record:
+                    with proxy.lock:
+                        proxy.recorded_gets[self.path] = (status, payload)
+                return self._send(status, payload)
 
             def _forward(self, body: bytes) -> tuple[int, bytes]:
                 request = urllib.request.Request(proxy.upstream + self.path.removeprefix("/v1"), data=body,
@@ -110,6 +128,11 @@ class FaultProxy:
         finally:
             self.server.shutdown()
             self.server.server_close()
+
+
+def body_key(body: bytes) -> str:
+    """What a recorded answer is found by: the request's exact bytes (any change is another request)."""
+    return hashlib.sha256(body).hexdigest()
 
 
 def _truncate(payload: bytes) -> bytes:

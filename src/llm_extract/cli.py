@@ -100,7 +100,7 @@ def run(
     model: Annotated[Optional[str], typer.Option(help="Model name [env LLM_EXTRACT_MODEL].")] = None,
     api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
     mode: Annotated[Optional[str], typer.Option(help="instructor mode: tools, json_schema, json, md_json [default: json_schema for llama.cpp servers, else tools].")] = None,
-    concurrency: Annotated[Optional[int], typer.Option(help="Parallel requests [default: the embedded server's slots (4 with llama-server, 1 without), 4 remote].")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(help="Requests in flight at once, across documents (lowered for a while when the endpoint answers HTTP 429) [default: the embedded server's slots (4 with llama-server, 1 without), 4 remote].")] = None,
     model_path: Annotated[Optional[Path], typer.Option(help="Serve this GGUF instead of the shipped model [env LLM_EXTRACT_MODEL_PATH].")] = None,
     backend: Annotated[Backend, typer.Option(help="llm: the model labels; rules: code-only baseline.")] = Backend.llm,
     force: Annotated[bool, typer.Option("--force", help="Re-extract documents already current in the database.")] = False,
@@ -119,6 +119,7 @@ def run(
         Note,
         Skipped,
         Started,
+        Throughput,
         Waiting,
     )
     from .pipeline import run as run_pipeline
@@ -126,13 +127,13 @@ def run(
     settings = _settings(db=db, base_url=base_url, model=model, api_key=api_key, mode=mode,
                          concurrency=concurrency, model_path=model_path)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=err, transient=False)
+                        TimeElapsedColumn(), TextColumn("{task.fields[pace]}"), console=err, transient=False)
     state: dict[str, Any] = {"done": 0}
 
     # Paths and reasons come from the file system and the user: escaped, never read as markup.
     def on_event(event: Event) -> None:
         if isinstance(event, Started):
-            state["task"] = progress.add_task("extracting", total=event.total)
+            state["task"] = progress.add_task("extracting", total=event.total, pace="")
         elif isinstance(event, DocStarted):
             progress.update(state["task"], description=escape(Path(event.path).name))
         elif isinstance(event, DocDone):
@@ -155,6 +156,11 @@ def run(
             progress.console.print(f"skipped {escape(shown(event.path))}: {escape(reason)}", highlight=False)
         elif isinstance(event, Note):
             progress.console.print(f"note  {escape(shown(event.path))}: {escape(event.note)}", highlight=False)
+        elif isinstance(event, Throughput) and "task" in state:
+            pace = f"{event.docs_per_minute:.1f} docs/min, {event.requests_per_second:.1f} req/s"
+            if event.limit < event.concurrency:
+                pace += f", rate-limited: {event.limit} of {event.concurrency} at once"
+            progress.update(state["task"], pace=pace)
         elif isinstance(event, Waiting):
             progress.console.print(f"waiting for the database: {escape(event.message)}", highlight=False)
 

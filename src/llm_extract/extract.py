@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from functools import partial
 from typing import Any, Generic, TypeVar, cast
 
@@ -43,13 +44,16 @@ T = TypeVar("T")
 F = TypeVar("F")
 
 
-def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) -> Extraction:
+def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1,
+                     requests: Executor | None = None) -> Extraction:
     """Sections, metadata, metrics and problems of one document; a step that fails after its
     re-asks is recorded in `failed_steps` and the document goes on (status `partial`).
 
     Every model call of a document is independent of the others, so all are submitted at once:
     a server with parallel slots decodes them together. Results are taken in a fixed order, so
-    ids and stored rows do not depend on which answer came first.
+    ids and stored rows do not depend on which answer came first. `requests` is a pool shared
+    with other documents (a run's: its size is the requests in flight across documents); without
+    it the document gets its own pool of `concurrency` workers, or none for one at a time.
     """
     started = time.monotonic()
     text = doc.text
@@ -64,7 +68,12 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1) ->
     # Generated list labels (Word numbering) are not the report's words: no number is read in them.
     batches = metric_batches(text, generated=doc.generated)
     problem_sections = _problem_sections(text, spans, doc.generated)
-    with ThreadPoolExecutor(max_workers=concurrency) if concurrency > 1 else _InOrder() as pool:
+    pool: _Borrowed | ThreadPoolExecutor | _InOrder
+    if requests is not None:
+        pool = _Borrowed(requests)
+    else:
+        pool = ThreadPoolExecutor(max_workers=concurrency) if concurrency > 1 else _InOrder()
+    with pool:
         asked_sections = pool.submit(labeller.section_categories, undecided) if undecided else None
         asked_meta = pool.submit(labeller.metadata, text)
         asked_metrics = [pool.submit(label_batch, labeller, batch) for batch in batches]
@@ -130,6 +139,35 @@ class _InOrder:
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         pass
+
+
+class _Borrowed:
+    """A shared pool seen by one document: its calls go to the pool, and stopping cancels only
+    this document's calls (other documents' requests are not this document's to stop)."""
+
+    def __init__(self, pool: Executor) -> None:
+        self._pool = pool
+        self._futures: list[Future[Any]] = []
+
+    def __enter__(self) -> _Borrowed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        future = self._pool.submit(fn, *args)
+        self._futures.append(future)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if cancel_futures:
+            for future in self._futures:
+                future.cancel()
+        if wait:
+            # As a pool's shutdown: none of its calls is still running after. A cancelled call is
+            # left out: no worker will ever pick it up to mark it done, so wait() would never return.
+            wait_for([future for future in self._futures if not future.cancelled()])
 
 
 def _take(result: Extraction, name: str, asked: Future[tuple[T, Usage]] | _Later[tuple[T, Usage]],

@@ -10,6 +10,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -29,6 +30,7 @@ from .labellers import (
 from .prompts import Prompts
 from .schemas import Extraction, Usage
 from .store import Store, Writer
+from .throttle import Throttle, throttle_of
 
 if TYPE_CHECKING:  # the client (instructor, openai) is imported only by runs that use a model
     from .llm import Backend
@@ -77,7 +79,20 @@ class DocDone:
     extraction: Extraction
 
 
-Event = Failed | Skipped | Note | Waiting | Started | DocStarted | DocDone
+@dataclass(frozen=True)
+class Throughput:
+    """How fast the run goes (for progress): since its first document, after every document and
+    about every second while documents are in flight."""
+
+    docs_per_minute: float
+    requests_per_second: float  # requests the endpoint answered
+    in_flight: int  # requests at the endpoint now
+    limit: int  # requests allowed at once now: below `concurrency` while the endpoint rate-limits
+    concurrency: int
+    refused: int  # HTTP 429s so far
+
+
+Event = Failed | Skipped | Note | Waiting | Started | DocStarted | DocDone | Throughput
 OnEvent = Callable[[Event], None]
 
 
@@ -303,11 +318,24 @@ def _extract_all(docs: Iterable[Document], settings: Settings, backend: BackendK
             _finish_run(settings, summary, summary.todo, status, emit)
 
 
+# How often progress hears about requests while the run waits for the next document in order.
+PROGRESS_EVERY = 1.0
+
+
 def _extract_in_order(docs: Iterable[Document], labelling: Labelling, writer: Writer, summary: RunSummary,
                       emit: OnEvent) -> None:
-    """Extract documents with the next one's requests already in flight when the server decodes
-    several at once (a document alone rarely fills every slot), and save them in input order,
-    one at a time, from this thread."""
+    """Extract documents with `concurrency` requests in flight across documents, and save them in
+    input order, one at a time, from this thread.
+
+    One request pool of `concurrency` workers serves the whole run: a document alone (about four
+    calls) rarely fills it, so up to 2 x concurrency documents are started ahead, each on a thread
+    that submits its calls to the pool and takes the answers in order. Documents ahead are
+    bounded, so memory does not grow with the corpus. The endpoint's 429s lower the requests
+    admitted through the backend's throttle; on a failure or Ctrl-C nothing more is sent and
+    every document saved so far stays saved.
+    """
+    throttle = throttle_of(labelling.labeller)
+    pace = _Pace(summary, throttle, labelling.concurrency)
     if labelling.concurrency == 1:
         # One request at a time: nothing to overlap, so the document is extracted on this thread
         # (a Ctrl-C then lands in the extraction itself, not in a wait on another thread).
@@ -315,35 +343,85 @@ def _extract_in_order(docs: Iterable[Document], labelling: Labelling, writer: Wr
             emit(DocStarted(str(doc.path), len(doc.text)))
             if not _finish_one(doc, partial(extract_document, doc, labelling.labeller, 1), writer, summary, emit):
                 return
+            emit(pace.now())
         return
-    ahead = 2
+    n = labelling.concurrency
+    if throttle is not None:
+        throttle.set_ceiling(n)
+    ahead = 2 * n
     pending: deque[tuple[Document, Future[Extraction]]] = deque()
-    with ThreadPoolExecutor(max_workers=ahead) as pool:
-        try:
-            for doc in docs:
-                if len(pending) == ahead and not _finish_one(*_result_of(pending.popleft()), writer, summary, emit):
-                    return
-                emit(DocStarted(str(doc.path), len(doc.text)))
-                pending.append((doc, pool.submit(extract_document, doc, labelling.labeller, labelling.concurrency)))
-            while pending:
-                if not _finish_one(*_result_of(pending.popleft()), writer, summary, emit):
-                    return
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)  # stopped early: start no further document
+    requests = ThreadPoolExecutor(max_workers=n, thread_name_prefix="llm-extract-request")
+    documents = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="llm-extract-document")
+
+    def finish_oldest() -> bool:
+        doc, future = pending.popleft()
+        while not wait_for([future], timeout=PROGRESS_EVERY).done:
+            emit(pace.now())
+        # The next document already done: keep the database open for it (see Writer).
+        next_ready = bool(pending) and pending[0][1].done()
+        if not _finish_one(doc, future.result, writer, summary, emit, next_ready):
+            return False
+        emit(pace.now())
+        return True
+
+    finished = False
+    try:
+        for doc in docs:
+            if len(pending) == ahead and not finish_oldest():
+                return
+            emit(DocStarted(str(doc.path), len(doc.text)))
+            pending.append((doc, documents.submit(extract_document, doc, labelling.labeller, n, requests)))
+        while pending:
+            if not finish_oldest():
+                return
+        finished = True
+    finally:
+        if not finished:
+            _stop(throttle, requests, documents)
+        documents.shutdown(wait=True)
+        requests.shutdown(wait=True)
 
 
-def _result_of(item: tuple[Document, Future[Extraction]]) -> tuple[Document, Callable[[], Extraction]]:
-    return item[0], item[1].result
+def _stop(throttle: Throttle | None, requests: ThreadPoolExecutor, documents: ThreadPoolExecutor) -> None:
+    """Send nothing more: queued requests are cancelled, requests held by the throttle (a 429
+    pause, a retry's backoff) give up at once, and no further document starts. Requests already
+    at the endpoint end by themselves (answer or timeout); their answers are not saved."""
+    if throttle is not None:
+        throttle.stop()
+    requests.shutdown(wait=False, cancel_futures=True)
+    documents.shutdown(wait=False, cancel_futures=True)
+
+
+class _Pace:
+    """Documents per minute and requests per second since the run's first document."""
+
+    def __init__(self, summary: RunSummary, throttle: Throttle | None, concurrency: int) -> None:
+        self.summary = summary
+        self.throttle = throttle
+        self.concurrency = concurrency
+        self.started = time.monotonic()
+        self.answered_before = throttle.state().answered if throttle is not None else 0
+
+    def now(self) -> Throughput:
+        minutes = max(time.monotonic() - self.started, 1e-9) / 60
+        docs = len(self.summary.ok) + len(self.summary.partial)
+        if self.throttle is None:  # a backend without a throttle (offline tests): what documents said
+            return Throughput(docs / minutes, self.summary.usage.calls / minutes / 60, 0, self.concurrency,
+                              self.concurrency, 0)
+        state = self.throttle.state()
+        limit = min(state.limit or self.concurrency, self.concurrency)
+        return Throughput(docs / minutes, (state.answered - self.answered_before) / minutes / 60, state.in_flight,
+                          limit, self.concurrency, state.refused)
 
 
 def _finish_one(doc: Document, extracting: Callable[[], Extraction], writer: Writer, summary: RunSummary,
-                emit: OnEvent) -> bool:
+                emit: OnEvent, next_ready: bool = False) -> bool:
     """Store one extracted document; False when the endpoint or the database failed and the
     run must stop (every document saved so far is kept)."""
     try:
         extraction = extracting()
         extraction = extraction.model_copy(update={"run_id": summary.run_id, "base_url": summary.base_url})
-        writer.save(extraction)
+        writer.save(extraction, next_ready)
     except (EndpointError, StoreError) as exc:
         # The endpoint or the database (held by a reader for too long, or damaged), not this
         # document, is the problem: stop before failing them all.

@@ -388,8 +388,10 @@ class Writer:
     checkpoint that grows with the database (about 40 ms at 200 documents, 600 ms at 5,000 here):
     closing after every document would multiply a fast run's time. So the file is let go after
     each document that took long to extract (a model: seconds to minutes, so readers never wait
-    for one), and kept while documents take milliseconds (the rules backend), but for at most
-    HOLD seconds at a time, then released for PAUSE so that waiting readers get their turn.
+    for one), and kept while documents take milliseconds (the rules backend) or while the next
+    document is already waiting to be saved (many in flight: each took long, but they arrive
+    fast; opening and closing took most of a save), but for at most HOLD seconds at a time, then
+    released for PAUSE so that waiting readers get their turn.
 
     The checkpoint grows with the database (DuckDB rewrites the documents table's last row group,
     texts included: ~0.65 s at 10,000 reports), so the file is held at least CLOSE_SHARE times
@@ -409,14 +411,15 @@ class Writer:
         self.opened = 0.0
         self.last_close = 0.0  # seconds the last close (its checkpoint) took
 
-    def save(self, extraction: Extraction) -> None:
+    def save(self, extraction: Extraction, next_ready: bool = False) -> None:
+        """Save one document; `next_ready`: the caller has the next document ready to save now."""
         if self.store is None:
             self.store = Store(self.path, wait=self.wait, on_wait=self.on_wait)
             self.opened = time.monotonic()
         self.store.save(extraction)
         hold = min(max(self.HOLD, self.CLOSE_SHARE * self.last_close), self.MAX_HOLD)
         held_long = time.monotonic() - self.opened >= hold
-        if extraction.seconds >= self.FAST or held_long:
+        if (extraction.seconds >= self.FAST and not next_ready) or held_long:
             self.close()
             if held_long:
                 time.sleep(self.PAUSE)
