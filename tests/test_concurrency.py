@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,12 +50,15 @@ def _holding(db: Path, read_only: bool, seconds: float = 2) -> Iterator[None]:
 
 @pytest.mark.slow
 def test_sql_show_and_export_work_while_a_run_writes(tmp_path):
-    folder = copy_reports(tmp_path / "in", copies=30)  # 150 documents: the run outlasts the reads
+    folder = copy_reports(tmp_path / "in", copies=300)  # 1,500 documents: the run outlasts the reads
     rules_db(tmp_path, REPORT)
     proc = _popen_run(folder, tmp_path)
     counts = []
     try:
         _wait_for_ok(proc, [])
+        # Keep reading its lines, or the run blocks on a full pipe and the reads prove nothing.
+        drain = threading.Thread(target=lambda: proc.stderr and proc.stderr.read(), daemon=True)
+        drain.start()
         for i in range(3):
             result = cli("sql", "SELECT count(*) AS n FROM documents", "--db", "x.duckdb", "--format", "json", cwd=tmp_path)
             assert result.returncode == 0, result.stderr
@@ -195,6 +199,7 @@ def test_the_writer_holds_the_file_only_while_documents_come_fast(tmp_path, monk
         writer.save(extraction("fast1", 0.01))  # the rules backend's
         assert writer.store is not None and not _can_read(db)
         monkeypatch.setattr(Writer, "HOLD", 0.0)
+        monkeypatch.setattr(Writer, "CLOSE_SHARE", 0)  # held long enough whatever the last checkpoint took
         writer.save(extraction("fast2", 0.01))  # held long enough
         assert writer.store is None and _can_read(db)
     assert _can_read(db)
