@@ -158,7 +158,9 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_run(tmp_path):
 def test_ctrl_c_during_a_run_always_ends_with_the_message_and_130(tmp_path):
     # With the rules backend most of a run's time is spent in DuckDB, where Ctrl-C used to surface
     # as "RuntimeError: Query interrupted"; try several moments.
-    folder = copy_reports(tmp_path / "in", copies=20)
+    # 1,000 documents: a rules run is fast, and the first "ok" read from the pipe may come long
+    # after it was written; the run must still be going when the signal arrives.
+    folder = copy_reports(tmp_path / "in", copies=200)
     for attempt in range(6):
         proc = _popen_run(folder, tmp_path, "--force")
         _wait_for_ok(proc, [])

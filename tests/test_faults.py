@@ -210,9 +210,11 @@ def test_injected_instructions_change_no_schema_and_add_nothing_ungrounded(local
 
 
 def test_ctrl_c_stops_cleanly_says_how_far_it_got_and_keeps_the_db_consistent(local_server, tmp_path):
-    # Four documents: with the next one's requests in flight, the run is still busy when Ctrl-C
-    # comes after the first is stored; what it says it saved is what the database holds.
-    env = _cli_env(LLM_EXTRACT_BASE_URL=local_server, LLM_EXTRACT_MODEL=LOCAL_MODEL_NAME)
+    # Four documents started together, their ~16 requests two at a time (first come, first
+    # served): the run is still busy when Ctrl-C comes after the first is stored; what it says it
+    # saved is what the database holds.
+    env = _cli_env(LLM_EXTRACT_BASE_URL=local_server, LLM_EXTRACT_MODEL=LOCAL_MODEL_NAME,
+                   LLM_EXTRACT_CONCURRENCY="2")
     folder = _copy_reports(tmp_path / "in", "004_264309198007c7ae.txt", "001_68665389685953dc.txt",
                            "000_bfd2e8a3485ea91a.txt", "002_f3ad0f8b935bdfdd.txt")
     proc = subprocess.Popen([sys.executable, "-m", "llm_extract", "run", str(folder), "--db", "c.duckdb"],
