@@ -15,16 +15,17 @@ import http.server
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.faultproxy import body_key
-from tests.loopback import Loopback, QuietHandler
 
 Answers = dict[str, tuple[int, bytes]]
 REFUSED = b'{"error": {"message": "rate limited", "type": "rate_limit_error"}}'
 
 
-class ReplayServer(Loopback):
+class ReplayServer:
     """`script` is consumed one entry per chat-completion request (when empty, requests are
     answered): "429" (Retry-After: 1), "429-now" (Retry-After: 0), "429-no-header", "500".
     `refuse_all` answers every request with `refuse_all`'s action instead."""
@@ -46,7 +47,12 @@ class ReplayServer(Loopback):
         server_class = type("Server", (http.server.ThreadingHTTPServer,), {
             # Up to 64 clients connect at once; the default backlog of 5 would refuse some.
             "request_queue_size": 256, "daemon_threads": True})
-        super().__init__(self._handler(), server_class)
+        self.server = server_class(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/v1"
 
     def _arrive(self) -> str:
         with self.lock:
@@ -60,7 +66,21 @@ class ReplayServer(Loopback):
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         replay = self
 
-        class Handler(QuietHandler):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 action = replay._arrive()
@@ -84,14 +104,22 @@ class ReplayServer(Loopback):
                 finally:
                     with replay.lock:
                         replay.in_flight -= 1
-                return self.send_body(status, payload, headers)
+                return self._send(status, payload, headers)
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 status, payload = replay.gets.get(self.path, (404, b'{"error": {"message": "not recorded"}}'))
-                return self.send_body(status, payload)
+                return self._send(status, payload)
 
         return Handler
 
+    @contextmanager
+    def running(self) -> Iterator[ReplayServer]:
+        self.thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
 
 
 def save(path: Path, answers: Answers, gets: Answers) -> None:
