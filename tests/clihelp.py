@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,13 @@ def one_line_error(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1, stderr
     return lines[0]
+
+
+def as_if_in_a_terminal() -> None:
+    """`preexec_fn` for a child the test will stop with SIGINT, as Ctrl-C in a terminal would.
+
+    A shell running a script in the background (nohup, CI runners) starts it with SIGINT
+    ignored, its children inherit that, and Python then never raises KeyboardInterrupt: the
+    Ctrl-C tests would see a run that ignores the signal. The child gets SIGINT's default back.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

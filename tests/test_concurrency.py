@@ -16,12 +16,21 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.clihelp import REPORT, cli, cli_env, copy_reports, one_line_error, rules_db
+from tests.clihelp import (
+    REPORT,
+    as_if_in_a_terminal,
+    cli,
+    cli_env,
+    copy_reports,
+    one_line_error,
+    rules_db,
+)
 
 
 def _popen_run(folder: Path, cwd: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "llm_extract", "run", str(folder), "--backend", "rules",
-                             "--db", "x.duckdb", *extra], env=cli_env(), cwd=cwd, stderr=subprocess.PIPE, text=True)
+                             "--db", "x.duckdb", *extra], env=cli_env(), cwd=cwd, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_if_in_a_terminal)
 
 
 def _wait_for_ok(proc: subprocess.Popen[str], seen: list[str]) -> None:

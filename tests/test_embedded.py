@@ -11,6 +11,7 @@ import pytest
 from llm_extract.config import Settings
 from llm_extract.errors import LocalModelError
 from llm_extract.local import GGUF_NAME, GGUF_SIZE, LocalServer, _stamp_ok, ensure_gguf
+from tests.clihelp import as_if_in_a_terminal
 from tests.paths import REPORTS
 
 pytestmark = pytest.mark.llm
@@ -83,7 +84,7 @@ def test_serve_prints_a_base_url_that_answers_and_stops_on_ctrl_c(clean_env):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_EXTRACT_", "OPENAI_"))}
     before = _servers()
     proc = subprocess.Popen([sys.executable, "-m", "llm_extract", "serve"], env=env, cwd=clean_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=as_if_in_a_terminal)
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()

@@ -19,6 +19,7 @@ from llm_extract.documents import load
 from llm_extract.pipeline import run
 from llm_extract.proposals import metric_batches
 from llm_extract.store import Store
+from tests.clihelp import as_if_in_a_terminal
 from tests.faultproxy import FaultProxy
 from tests.paths import REPORTS, SMALL
 
@@ -218,7 +219,7 @@ def test_ctrl_c_stops_cleanly_says_how_far_it_got_and_keeps_the_db_consistent(lo
     folder = _copy_reports(tmp_path / "in", "004_264309198007c7ae.txt", "001_68665389685953dc.txt",
                            "000_bfd2e8a3485ea91a.txt", "002_f3ad0f8b935bdfdd.txt")
     proc = subprocess.Popen([sys.executable, "-m", "llm_extract", "run", str(folder), "--db", "c.duckdb"],
-                            env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+                            env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True, preexec_fn=as_if_in_a_terminal)
     assert proc.stderr is not None
     lines = []
     for line in proc.stderr:

@@ -12,6 +12,7 @@ import pytest
 from llm_extract.review.app import ReviewServer
 from llm_extract.store import Store
 from tests import reviewdb
+from tests.clihelp import as_if_in_a_terminal
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +172,7 @@ def test_the_cli_serves_on_loopback_prints_its_url_and_stops_on_ctrl_c(built, tm
 
     db = reviewdb.copy(built, tmp_path)
     process = subprocess.Popen([sys.executable, "-m", "llm_extract", "review", "--db", str(db), "--reviewer", "cli"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=as_if_in_a_terminal)
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]
         url = re.search(r"http://127\.0\.0\.1:\d+/", line)

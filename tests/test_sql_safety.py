@@ -15,7 +15,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.clihelp import cli_env, copy_db, invoke, one_line_error, rules_db
+from tests.clihelp import (
+    as_if_in_a_terminal,
+    cli_env,
+    copy_db,
+    invoke,
+    one_line_error,
+    rules_db,
+)
 
 # The probe's statements: each wrote the database, its WAL or a file, or changed the session.
 COPY_ONTO_DB = "COPY (SELECT 1 AS x) TO 'x.duckdb' (FORMAT csv, USE_TMP_FILE false)"
@@ -171,7 +178,8 @@ def _opened(pid: int, path: Path) -> bool:
 def test_ctrl_c_during_a_query_says_interrupted_and_exits_130(db: Path):
     proc = subprocess.Popen([sys.executable, "-m", "llm_extract", "sql", "--db", str(db),
                              "SELECT count(*) FROM range(1000000000000) a, range(1000) b"],
-                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_if_in_a_terminal)
     deadline = time.monotonic() + 30
     while not _opened(proc.pid, db) and time.monotonic() < deadline:  # the query runs once the file is open
         time.sleep(0.05)
