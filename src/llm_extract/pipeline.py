@@ -207,19 +207,15 @@ def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", 
     started = time.monotonic()
     ident = identity(settings, backend, prompts)
     summary = RunSummary(run_id=uuid.uuid4().hex[:12], model=ident.model, prompt_version=ident.version)
-    found = find_reports(paths)
-    for path, note in found.notes:
-        emit(Note(str(path), note))
-    for path, reason in found.bad:
-        _fail(summary, emit, str(path), reason)
-    prints = _fingerprints(found.files, found.resolved, summary, emit)
+    prints = find_documents(paths, summary, emit)
     # The database is opened only for short spells (here, and while documents are written in
     # _extract_all) so that sql, show and export can read between them; run_lock keeps a second
     # run out meanwhile.
     with run_lock(settings.db):
         with _open_store(settings, emit) as store:
             store.mark_interrupted_runs()  # under run_lock, a run without finished_at was killed
-            todo = _to_extract(prints, store, ident, force, summary, emit)
+            current = None if force else store.current_documents(ident.model, ident.version)
+            todo = to_extract(prints, current, summary, emit)
             # Before any save: a renamed file keeps its rows under its new name.
             store.record_paths({p.doc_id: str(p.path) for p in prints})
         summary.todo = len(todo)
@@ -235,14 +231,19 @@ def _fail(summary: RunSummary, emit: OnEvent, path: str, reason: str) -> None:
     emit(Failed(path, reason))
 
 
-def _fingerprints(files: list[Path], resolved: dict[Path, str], summary: RunSummary,
-                  emit: OnEvent) -> list[Fingerprint]:
-    """Every readable file once per content (the same bytes at a second path are one document)."""
+def find_documents(paths: list[Path], summary: RunSummary, emit: OnEvent) -> list[Fingerprint]:
+    """Every readable report under paths once per content (the same bytes at a second path are
+    one document), from the bytes alone; unusable paths are failures, duplicates skips."""
+    found = find_reports(paths)
+    for path, note in found.notes:
+        emit(Note(str(path), note))
+    for path, reason in found.bad:
+        _fail(summary, emit, str(path), reason)
     prints = []
     seen: dict[str, str] = {}  # doc_id -> the path it was first found at
-    for path in files:
+    for path in found.files:
         try:
-            print_ = fingerprint(path, resolved.get(path))
+            print_ = fingerprint(path, found.resolved.get(path))
         except InputError as exc:
             _fail(summary, emit, str(path), str(exc))
             continue
@@ -255,12 +256,12 @@ def _fingerprints(files: list[Path], resolved: dict[Path, str], summary: RunSumm
     return prints
 
 
-def _to_extract(prints: list[Fingerprint], store: Store, ident: Identity, force: bool, summary: RunSummary,
-                emit: OnEvent) -> list[Fingerprint]:
-    """The files not already extracted with this model and version (and converter)."""
-    if force:
+def to_extract(prints: list[Fingerprint], current: dict[str, str | None] | None, summary: RunSummary,
+               emit: OnEvent) -> list[Fingerprint]:
+    """The files not already extracted: `current` is Store.current_documents for the model and
+    version (doc_id -> converter, one query), None to redo them all (--force)."""
+    if current is None:
         return prints
-    current = store.current_documents(ident.model, ident.version)  # doc_id -> converter, one query
     todo = []
     for print_ in prints:
         if print_.doc_id in current and print_.converter in (None, current[print_.doc_id]):

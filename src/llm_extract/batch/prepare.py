@@ -12,10 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
-from ..documents import Document, find_reports, load
+from ..documents import Document, load
 from ..errors import BatchError, InputError, ModelOutputError
 from ..extract import extract_document
 from ..labellers import LLMLabeller, extraction_version
+from ..pipeline import (
+    Event,
+    Failed,
+    Note,
+    RunSummary,
+    Skipped,
+    find_documents,
+    to_extract,
+)
 from ..prompts import Prompts
 from ..store import Store
 from .backends import DEFERRED, RecordingBackend, Request, requests_of
@@ -59,39 +68,37 @@ def shape_of(settings: Settings) -> Shape:
 
 def select(paths: list[Path], settings: Settings, version: str, force: bool, say: Say,
            failed: list[tuple[str, str]], skipped: list[str]) -> list[Document]:
-    """The documents `run` would extract: found and loaded as it does, each content once, and
-    not already current in the database with this model and version (unless `force`)."""
-    found = find_reports(paths)
-    for path, note in found.notes:
-        say("note", str(path), note)
-    for path, reason in found.bad:
-        failed.append((str(path), reason))
-        say("failed", str(path), reason)
-    docs: list[Document] = []
-    seen: dict[str, str] = {}
-    for path in found.files:
-        try:
-            doc = load(path)
-        except InputError as exc:
-            failed.append((str(path), str(exc)))
-            say("failed", str(path), str(exc))
-            continue
-        if doc.doc_id in seen:
-            skipped.append(str(doc.path))
-            say("skipped", str(doc.path), f"same content as {seen[doc.doc_id]}")
-            continue
-        seen[doc.doc_id] = str(doc.path)
-        docs.append(doc)
-    if force or not docs or not settings.db.exists():
-        return docs
+    """The documents `run` would extract, decided as `run` decides (pipeline.find_documents and
+    to_extract: each content once, not already current with this model and version unless
+    `force`), then loaded."""
     model = settings.resolved_model()
-    with Store(settings.db, read_only=True, wait=settings.lock_wait) as store:
-        current = {d.doc_id for d in docs if store.is_current(d.doc_id, model, version, d.converter)}
-    for doc in docs:
-        if doc.doc_id in current:
-            skipped.append(str(doc.path))
-            say("skipped", str(doc.path), "already extracted (use --force to redo)")
-    return [d for d in docs if d.doc_id not in current]
+    summary = RunSummary(run_id="", model=model, prompt_version=version)
+
+    def told(event: Event) -> None:
+        if isinstance(event, Note):
+            say("note", event.path, event.note)
+        elif isinstance(event, Failed):
+            say("failed", event.path, event.reason)
+        elif isinstance(event, Skipped):
+            say("skipped", event.path, f"same content as {event.same_as}" if event.same_as
+                else "already extracted (use --force to redo)")
+
+    prints = find_documents(paths, summary, told)
+    current: dict[str, str | None] | None = None
+    if not force and prints and settings.db.exists():
+        with Store(settings.db, read_only=True, wait=settings.lock_wait) as store:
+            current = store.current_documents(model, version)
+    todo = to_extract(prints, current, summary, told)
+    docs: list[Document] = []
+    for print_ in todo:
+        try:
+            docs.append(load(print_.path))
+        except InputError as exc:
+            summary.failed.append((str(print_.path), str(exc)))
+            told(Failed(str(print_.path), str(exc)))
+    failed.extend(summary.failed)
+    skipped.extend(summary.skipped)
+    return docs
 
 
 def prepare(paths: list[Path], settings: Settings, output: Path, *, force: bool = False,
