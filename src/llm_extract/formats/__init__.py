@@ -71,7 +71,10 @@ def expected_converter(data: bytes, suffix: str) -> str | None:
     except KeyError:
         return None
     module = import_module(f"{__name__}.{module_name}")
-    expected: str | None = module.expected_converter(data)
+    # A format whose converter does not depend on the bytes names itself; office (.doc/.wps)
+    # depends on them (a .docx under an old name skips LibreOffice) and says so.
+    expected: str | None = (module.expected_converter(data) if hasattr(module, "expected_converter")
+                            else module.converter_name())
     return expected
 
 

@@ -33,10 +33,6 @@ _SKIP = {W + "del", W + "moveFrom", W + "instrText", W + "delText", MC + "Fallba
          W + "endnoteReference", W + "commentReference"}
 
 
-def expected_converter(data: bytes) -> str:
-    return converter_name()
-
-
 @lru_cache(maxsize=1)  # asked once per file on a re-run; the answer is fixed for the process
 def converter_name() -> str:
     return f"python-docx {package_version('python-docx')} + llm-extract {our_version()} numbering"

@@ -27,10 +27,6 @@ SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312
 BLOCKS = {"p", "head", "item", "quote", "code", "div", "list", "table", "row"}
 
 
-def expected_converter(data: bytes) -> str:
-    return converter_name()
-
-
 @lru_cache(maxsize=1)  # asked once per file on a re-run; the answer is fixed for the process
 def converter_name() -> str:
     return f"trafilatura {package_version('trafilatura')}"

@@ -43,10 +43,6 @@ class Line:
     page: int  # 1-based
 
 
-def expected_converter(data: bytes) -> str:
-    return converter_name()
-
-
 @lru_cache(maxsize=1)  # asked once per file on a re-run; the answer is fixed for the process
 def converter_name() -> str:
     import pypdfium2 as pdfium
