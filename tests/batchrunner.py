@@ -7,14 +7,14 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.loopback import Loopback, QuietHandler
 
 
 def post(base_url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -78,19 +78,14 @@ def completion(body: dict[str, Any], arguments: dict[str, Any] | str, finish: st
             "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
 
 
-class AnswerServer:
+class AnswerServer(Loopback):
     """Answers every chat completion with answerer's arguments in the request's mode and keeps
     each request body, as the live client sent it."""
 
     def __init__(self, answerer: Answerer = some_answer) -> None:
         self.answerer = answerer
         self.bodies: list[dict[str, Any]] = []
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/v1"
+        super().__init__(self._handler())
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         name, schema = schema_of(body)
@@ -99,12 +94,7 @@ class AnswerServer:
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         owner = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 self.send_response(404)
                 self.send_header("Content-Length", "0")
@@ -114,22 +104,10 @@ class AnswerServer:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 owner.bodies.append(body)
                 payload = json.dumps(owner.answer(body), ensure_ascii=False).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.send_body(200, payload)
 
         return Handler
 
-    @contextmanager
-    def running(self) -> Iterator[AnswerServer]:
-        self.thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 def answer_lines(requests: Path, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
@@ -145,62 +123,37 @@ def write_lines(path: Path, lines: list[dict[str, Any]]) -> Path:
     return path
 
 
-class RecordingProxy:
+class RecordingProxy(Loopback):
     """A proxy on 127.0.0.1 in front of a real server that keeps every chat completion exchange
     (request body as the client sent it, response body as the server answered)."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.exchanges: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/v1"
+        super().__init__(self._handler())
 
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, payload: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 status, answer = post(proxy.upstream, body)
                 proxy.exchanges.append((body, answer))
-                self._send(status, json.dumps(answer).encode())
+                self.send_body(status, json.dumps(answer).encode())
 
             def do_GET(self) -> None:
                 try:
                     with urllib.request.urlopen(proxy.upstream.removesuffix("/v1") + self.path, timeout=60) as response:
-                        self._send(response.status, response.read())
+                        self.send_body(response.status, response.read())
                 except urllib.error.HTTPError as exc:
-                    self._send(exc.code, exc.read())
+                    self.send_body(exc.code, exc.read())
 
         return Handler
 
-    @contextmanager
-    def running(self) -> Iterator[RecordingProxy]:
-        self.thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
 
-class BatchesServer:
+class BatchesServer(Loopback):
     """`/v1/files` and `/v1/batches` as OpenAI serves them, on 127.0.0.1: a batch is in progress
     when first retrieved and completed (every line answered by `answer`, those in `fail` as
     HTTP 500 in the error file) from the second retrieval on."""
@@ -209,12 +162,7 @@ class BatchesServer:
         self.answer, self.fail = answer, fail or set()
         self.files: dict[str, str] = {}
         self.batches: dict[str, dict[str, Any]] = {}
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/v1"
+        super().__init__(self._handler())
 
     def _upload(self, content_type: str, raw: bytes) -> dict[str, Any]:
         import email
@@ -270,42 +218,22 @@ class BatchesServer:
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         owner = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, payload: bytes, content_type: str = "application/json") -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path == "/v1/files":
-                    return self._send(200, json.dumps(owner._upload(self.headers["Content-Type"], raw)).encode())
+                    return self.send_body(200, json.dumps(owner._upload(self.headers["Content-Type"], raw)).encode())
                 if self.path == "/v1/batches":
-                    return self._send(200, json.dumps(owner._create(json.loads(raw))).encode())
-                return self._send(404, b'{"error": {"message": "not found"}}')
+                    return self.send_body(200, json.dumps(owner._create(json.loads(raw))).encode())
+                return self.send_body(404, b'{"error": {"message": "not found"}}')
 
             def do_GET(self) -> None:
                 parts = self.path.strip("/").split("/")
                 if parts[:2] == ["v1", "batches"] and len(parts) == 3 and parts[2] in owner.batches:
-                    return self._send(200, json.dumps(owner._retrieve(parts[2])).encode())
+                    return self.send_body(200, json.dumps(owner._retrieve(parts[2])).encode())
                 if parts[:2] == ["v1", "files"] and len(parts) == 4 and parts[3] == "content" and parts[2] in owner.files:
-                    return self._send(200, owner.files[parts[2]].encode(), "application/octet-stream")
-                return self._send(404, b'{"error": {"message": "not found"}}')
+                    return self.send_body(200, owner.files[parts[2]].encode(), content_type="application/octet-stream")
+                return self.send_body(404, b'{"error": {"message": "not found"}}')
 
         return Handler
 
-    @contextmanager
-    def running(self) -> Iterator[BatchesServer]:
-        self.thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()

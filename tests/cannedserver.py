@@ -6,35 +6,25 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 # (tool name, request body) -> the tool call's arguments
 Answer = Callable[[str, dict[str, Any]], dict[str, Any]]
 
+from tests.loopback import Loopback, QuietHandler
 
-class CannedServer:
+
+class CannedServer(Loopback):
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
         self.bodies: list[dict[str, Any]] = []
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/v1"
+        super().__init__(self._handler())
 
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         canned = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 canned.bodies.append(body)
@@ -48,19 +38,7 @@ class CannedServer:
                                         "function": {"name": name, "arguments": arguments}}]}}],
                     "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
                 }).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.send_body(200, payload)
 
         return Handler
 
-    @contextmanager
-    def running(self) -> Iterator[CannedServer]:
-        self.thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()

@@ -14,11 +14,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+
+from tests.loopback import Loopback, QuietHandler
 
 
-class FaultProxy:
+class FaultProxy(Loopback):
     """`script` is consumed one entry per chat-completion request; when empty, requests pass."""
 
     def __init__(self, upstream: str, script: list[str], slow_seconds: float = 5.0, only: str | None = None,
@@ -33,12 +33,7 @@ class FaultProxy:
         self.recorded: dict[str, tuple[int, bytes]] = {}  # sha256 of a POST body -> (status, answer)
         self.recorded_gets: dict[str, tuple[int, bytes]] = {}  # path -> (status, answer)
         self.lock = threading.Lock()
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/v1"
+        super().__init__(self._handler())
 
     def _next(self, body: bytes = b"") -> str:
         with self.lock:
@@ -52,34 +47,20 @@ class FaultProxy:
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 action = proxy._next(body)
                 if action == "429":
-                    return self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "1"})
+                    return self.send_body(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "1"})
                 if action == "429-now":  # Retry-After: 0, so that a test can meet many quickly
-                    return self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "0"})
+                    return self.send_body(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "0"})
                 if action == "429-no-header":
-                    return self._send(429, b'{"error": {"message": "rate limited"}}')
+                    return self.send_body(429, b'{"error": {"message": "rate limited"}}')
                 if action == "500":
-                    return self._send(500, b'{"error": {"message": "boom"}}')
+                    return self.send_body(500, b'{"error": {"message": "boom"}}')
                 if action == "401":
-                    return self._send(401, b'{"error": {"message": "bad key"}}')
+                    return self.send_body(401, b'{"error": {"message": "bad key"}}')
                 if action == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -89,14 +70,14 @@ class FaultProxy:
                     self.close_connection = True
                     return None
                 if action == "garbage":
-                    return self._send(200, b"this is not json {")
+                    return self.send_body(200, b"this is not json {")
                 status, payload = self._forward(body)
                 if proxy.record and action == "pass":
                     with proxy.lock:
                         proxy.recorded[body_key(body)] = (status, payload)
                 if action == "truncate":
                     payload = _truncate(payload)
-                return self._send(status, payload)
+                return self.send_body(status, payload)
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 # Reads (/v1/models, the server's /props the client asks to pick its mode) pass
@@ -110,7 +91,7 @@ class FaultProxy:
                 if proxy.record:
                     with proxy.lock:
                         proxy.recorded_gets[self.path] = (status, payload)
-                return self._send(status, payload)
+                return self.send_body(status, payload)
 
             def _forward(self, body: bytes) -> tuple[int, bytes]:
                 request = urllib.request.Request(proxy.upstream + self.path.removeprefix("/v1"), data=body,
@@ -120,14 +101,6 @@ class FaultProxy:
 
         return Handler
 
-    @contextmanager
-    def running(self) -> Iterator[FaultProxy]:
-        self.thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 def body_key(body: bytes) -> str:

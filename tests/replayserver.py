@@ -15,17 +15,16 @@ import http.server
 import json
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from tests.faultproxy import body_key
+from tests.loopback import Loopback, QuietHandler
 
 Answers = dict[str, tuple[int, bytes]]
 REFUSED = b'{"error": {"message": "rate limited", "type": "rate_limit_error"}}'
 
 
-class ReplayServer:
+class ReplayServer(Loopback):
     """`script` is consumed one entry per chat-completion request (when empty, requests are
     answered): "429" (Retry-After: 1), "429-now" (Retry-After: 0), "429-no-header", "500".
     `refuse_all` answers every request with `refuse_all`'s action instead."""
@@ -47,12 +46,7 @@ class ReplayServer:
         server_class = type("Server", (http.server.ThreadingHTTPServer,), {
             # Up to 64 clients connect at once; the default backlog of 5 would refuse some.
             "request_queue_size": 256, "daemon_threads": True})
-        self.server = server_class(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/v1"
+        super().__init__(self._handler(), server_class)
 
     def _arrive(self) -> str:
         with self.lock:
@@ -66,21 +60,7 @@ class ReplayServer:
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         replay = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 action = replay._arrive()
@@ -104,22 +84,14 @@ class ReplayServer:
                 finally:
                     with replay.lock:
                         replay.in_flight -= 1
-                return self._send(status, payload, headers)
+                return self.send_body(status, payload, headers)
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 status, payload = replay.gets.get(self.path, (404, b'{"error": {"message": "not recorded"}}'))
-                return self._send(status, payload)
+                return self.send_body(status, payload)
 
         return Handler
 
-    @contextmanager
-    def running(self) -> Iterator[ReplayServer]:
-        self.thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 def save(path: Path, answers: Answers, gets: Answers) -> None:
