@@ -25,6 +25,17 @@ IssuerLevel = Literal["township", "county_department", "county_government", "oth
 # Where a stored metric name came from: the model's answer; code's, after the model's failed its
 # check against its own item (a fallback, counted); or code's by design (see Settings.names).
 LabelSource = Literal["model", "fallback", "code"]
+# The areas of the national framework (《法治政府建设实施纲要（2021—2025年）》 chapters 二 to 十, plus
+# 普法 and 公共法律服务): the comparable class of every metric and problem, decided by what is
+# counted (a problem: by what its first sentence says is lacking). Definitions live as data in
+# `catalogue`; `category` stays for compatibility and means the older township scheme.
+Area = Literal[
+    "leadership", "study", "functions_services", "rules", "decisions", "enforcement",
+    "emergency", "disputes", "oversight", "digital", "publicity", "legal_services", "other",
+]
+# Who decided an area or an indicator: code alone, the model among code's shortlist, code's choice
+# after the model's failed its check (a fallback, counted), or a reviewer.
+DecisionSource = Literal["code", "model", "fallback", "review"]
 # Who names metrics: code (the default: measured better than the embedded model, see README) or
 # the model, every name checked against its own item.
 Namer = Literal["code", "model"]
@@ -72,6 +83,12 @@ class MetricRecord(BaseModel):
     char_end: int
     alignment: Alignment = Alignment.EXACT
     label_source: LabelSource = "model"
+    # Comparable labels (see `Area` and the indicator catalogue): NULL indicator = not one of the
+    # catalogue's quantities for the whole reporting body and year.
+    area: Area | None = None
+    area_source: DecisionSource | None = None
+    indicator: str | None = None
+    indicator_source: DecisionSource | None = None
 
 
 class ProblemRecord(BaseModel):
@@ -83,6 +100,8 @@ class ProblemRecord(BaseModel):
     char_start: int
     char_end: int
     alignment: Alignment = Alignment.EXACT
+    area: Area | None = None
+    area_source: DecisionSource | None = None
 
 
 class PageRecord(BaseModel):
