@@ -18,7 +18,7 @@ def reports_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def report_texts() -> dict[str, str]:
-    from llm_extract.documents import load
+    from llm_extract.ingest.documents import load
 
     return {p.name: load(p).text for p in sorted(REPORTS.glob("*.txt"))}
 
@@ -27,9 +27,9 @@ def report_texts() -> dict[str, str]:
 def local_server() -> Iterator[str]:
     """The embedded model on 127.0.0.1, once per test session: a real OpenAI-compatible server."""
     from llm_extract.config import Settings
-    from llm_extract.local import LocalServer
+    from llm_extract.model.local import LocalServer
 
-    from llm_extract.prompts import Prompts
+    from llm_extract.label.prompts import Prompts
 
     server = LocalServer(Settings(_env_file=None))  # type: ignore[call-arg]  # pydantic-settings init kwarg
     server.start()

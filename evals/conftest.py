@@ -16,7 +16,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from llm_extract.config import Settings  # noqa: E402
-from llm_extract.scoreboard import Board, evaluate  # noqa: E402
+from llm_extract.evaluate.scoreboard import Board, evaluate  # noqa: E402
 
 EVALS = Path(__file__).resolve().parent
 ROOT = EVALS.parent

@@ -2,7 +2,7 @@
 
 A test case carries the extractions (actual_output), the gold documents (expected_output) and
 the report texts (context), each as JSON, taken from the evaluation's own result (no file or
-database is read again); `measure` re-scores them with llm_extract.evaluate, so the metric can
+database is read again); `measure` re-scores them with llm_extract.evaluate.scorers, so the metric can
 be used with any deepeval tooling, not only with these tests.
 """
 
@@ -13,10 +13,10 @@ import json
 from deepeval.metrics import BaseMetric
 from deepeval.test_case import LLMTestCase
 
-from llm_extract.evaluate import ReportScores, score_report
-from llm_extract.gold import GoldDocument
+from llm_extract.evaluate.scorers import ReportScores, score_report
+from llm_extract.evaluate.gold import GoldDocument
 from llm_extract.schemas import Extraction
-from llm_extract.scoreboard import EvalResult, flatten
+from llm_extract.evaluate.scoreboard import EvalResult, flatten
 
 
 def corpus_case(result: EvalResult) -> LLMTestCase:

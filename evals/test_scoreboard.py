@@ -10,7 +10,7 @@ import pytest
 from deepeval import assert_test
 from metrics import FieldScoreMetric, corpus_case
 
-from llm_extract.scoreboard import load_thresholds
+from llm_extract.evaluate.scoreboard import load_thresholds
 
 LIMITS = load_thresholds(Path(__file__).parent / "thresholds.toml")
 CASES = [(backend, key) for backend, table in LIMITS.items() for key in table]

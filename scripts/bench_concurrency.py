@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from llm_extract.config import LOCAL_MODEL_NAME, Settings  # noqa: E402
-from llm_extract.labellers import extraction_version  # noqa: E402
-from llm_extract.prompts import Prompts  # noqa: E402
+from llm_extract.label.labellers import extraction_version  # noqa: E402
+from llm_extract.label.prompts import Prompts  # noqa: E402
 from tests import replayserver  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402
 from tests.replayserver import Answers, ReplayServer  # noqa: E402
@@ -39,8 +39,8 @@ RECORDED = ("004_264309198007c7ae.txt", "001_68665389685953dc.txt")
 
 def record(into: Path) -> tuple[Answers, Answers]:
     """The embedded model's answers to every request of the recorded reports."""
-    from llm_extract.local import LocalServer
-    from llm_extract.pipeline import run
+    from llm_extract.model.local import LocalServer
+    from llm_extract.run.pipeline import run
 
     folder = Path(tempfile.mkdtemp(prefix="llm-extract-record-"))
     for name in RECORDED:
@@ -117,7 +117,7 @@ def main(argv: list[str]) -> int:
     print(f"{args.docs} documents, {args.latency} s per request at the server; cores: {os.cpu_count()}")
     trees = {"this tree": ROOT}
     if args.against:
-        from llm_extract.bench import export_revision
+        from llm_extract.evaluate.bench import export_revision
 
         trees[args.against] = export_revision(args.against, work / "against")
     for i, (label, tree) in enumerate(trees.items()):

@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llm_extract.documents import load
-from llm_extract.extract import extract_document
-from llm_extract.labellers import RulesLabeller
+from llm_extract.ingest.documents import load
+from llm_extract.run.extract import extract_document
+from llm_extract.label.labellers import RulesLabeller
 from tests import formatfixtures as ff
 
 MAKERS = {"docx": ff.docx_bytes, "pdf": ff.pdf_bytes, "html": ff.html_page}

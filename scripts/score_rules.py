@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from llm_extract.config import Settings
-from llm_extract.scoreboard import evaluate_backend
+from llm_extract.evaluate.scoreboard import evaluate_backend
 
 
 def main(root: Path) -> None:

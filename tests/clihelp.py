@@ -32,7 +32,7 @@ def cli(*args: str, cwd: Path, timeout: float = 120, **settings: str) -> subproc
 
 def invoke(*args: str) -> Result:
     """`llm-extract ARGS` in this process, through typer's test runner (stdout and stderr apart)."""
-    from llm_extract.cli import app
+    from llm_extract.cli.app import app
 
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 

@@ -21,9 +21,9 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from llm_extract.candidates import find_candidates
-from llm_extract.issuers import title_line
-from llm_extract.segment import HEADING_PATTERNS, _match_heading
+from llm_extract.propose.candidates import find_candidates
+from llm_extract.label.issuers import title_line
+from llm_extract.propose.segment import HEADING_PATTERNS, _match_heading
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 CN = "一二三四五六七八九"

@@ -9,7 +9,7 @@ import openai
 import pytest
 from instructor.core.exceptions import InstructorRetryException
 
-from llm_extract.llm import _retry_after, describe, is_transient
+from llm_extract.model.client import _retry_after, describe, is_transient
 
 URL = "http://127.0.0.1:9/v1"
 REQUEST = httpx.Request("POST", f"{URL}/chat/completions")

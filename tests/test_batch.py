@@ -29,9 +29,9 @@ from llm_extract.batch.requests import (
 )
 from llm_extract.config import Settings
 from llm_extract.errors import BatchError
-from llm_extract.labellers import extraction_version
-from llm_extract.pipeline import run
-from llm_extract.prompts import Prompts
+from llm_extract.label.labellers import extraction_version
+from llm_extract.run.pipeline import run
+from llm_extract.label.prompts import Prompts
 from tests.batchrunner import (
     AnswerServer,
     BatchesServer,
@@ -371,7 +371,7 @@ def test_submit_without_a_hosted_endpoint_says_what_to_set(work):
 def test_prepare_refuses_to_write_a_file_that_would_miss_requests(work, monkeypatch):
     """If a step's missing answer stopped the steps after it (one request at a time), the file
     would hold the first request only: prepare says so instead of writing it."""
-    from llm_extract import extract
+    from llm_extract.run import extract
 
     real = extract._Later.result
     stopped: list[bool] = []

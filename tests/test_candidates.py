@@ -1,8 +1,8 @@
 import pytest
 
-from llm_extract.candidates import find_candidates
-from llm_extract.proposals import heading_category, metric_batches, problem_items
-from llm_extract.segment import segment
+from llm_extract.propose.candidates import find_candidates
+from llm_extract.propose.proposals import heading_category, metric_batches, problem_items
+from llm_extract.propose.segment import segment
 
 
 def _reasons(text):

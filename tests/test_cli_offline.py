@@ -11,9 +11,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from llm_extract.cli import app
+from llm_extract.cli.app import app
 from llm_extract.config import Settings
-from llm_extract.scoreboard import cache_db, evaluate
+from llm_extract.evaluate.scoreboard import cache_db, evaluate
 from tests.paths import GOLD, REPORTS, ROOT
 from tests.scripted import ScriptedBackend
 

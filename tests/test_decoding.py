@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from llm_extract.documents import MAX_BYTES, decode, load
+from llm_extract.ingest.documents import MAX_BYTES, decode, load
 from llm_extract.errors import InputError
 from tests.clihelp import REPORTS, invoke
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_extract.documents import decode, discover, load
+from llm_extract.ingest.documents import decode, find_reports, load
 from llm_extract.errors import InputError
 
 SAMPLE = "过马营镇 2024 年度法治政府建设工作报告\n一、工作总结\n开展安全知识宣传 60 余次。\n"
@@ -51,7 +51,8 @@ def test_discover_walks_folders_skips_other_suffixes_and_survives_symlink_loops(
     sub.mkdir()
     (sub / "d.txt").write_text("x")
     os.symlink(tmp_path, sub / "loop")
-    files, bad = discover([tmp_path, tmp_path / "missing.txt"])
+    found = find_reports([tmp_path, tmp_path / "missing.txt"])
+    files, bad = found.files, found.bad
     assert sorted(p.name for p in files) == ["a.txt", "b.md", "d.txt"]
     assert [(p.name, reason) for p, reason in bad] == [("missing.txt", "no such file or folder")]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from llm_extract.config import LOCAL_MODEL_NAME
-from llm_extract.numbers import find_quantities, values_equal
+from llm_extract.propose.numbers import find_quantities, values_equal
 from tests.paths import REPORTS
 
 pytestmark = pytest.mark.llm

@@ -10,7 +10,7 @@ import pytest
 
 from llm_extract.config import Settings
 from llm_extract.errors import LocalModelError
-from llm_extract.local import GGUF_NAME, GGUF_SIZE, LocalServer, _stamp_ok, ensure_gguf
+from llm_extract.model.local import GGUF_NAME, GGUF_SIZE, LocalServer, _stamp_ok, ensure_gguf
 from tests.clihelp import as_if_in_a_terminal
 from tests.paths import REPORTS
 
@@ -67,7 +67,7 @@ def test_unreachable_endpoint_fails_fast_with_one_line_and_keeps_the_db(clean_en
 def test_missing_weight_package_names_the_install_command(monkeypatch):
     import importlib.util
 
-    from llm_extract import local
+    from llm_extract.model import local
 
     real = importlib.util.find_spec
     monkeypatch.setattr(local.importlib.util, "find_spec",

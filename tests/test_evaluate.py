@@ -2,14 +2,14 @@ import copy
 
 import pytest
 
-from llm_extract.evaluate import (
+from llm_extract.evaluate.scorers import (
     char_f1,
     gold_as_extraction,
     score_metrics,
     score_problems,
     score_report,
 )
-from llm_extract.gold import GoldDocument, GoldMetric, GoldProblem, load_gold_dir
+from llm_extract.evaluate.gold import GoldDocument, GoldMetric, GoldProblem, load_gold_dir
 from llm_extract.schemas import Extraction, MetricRecord, ProblemRecord
 from tests.paths import GOLD
 

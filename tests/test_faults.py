@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from llm_extract.config import LOCAL_MODEL_NAME, Settings
-from llm_extract.documents import load
-from llm_extract.pipeline import run
-from llm_extract.proposals import metric_batches
-from llm_extract.store import Store
+from llm_extract.ingest.documents import load
+from llm_extract.run.pipeline import run
+from llm_extract.propose.proposals import metric_batches
+from llm_extract.store.database import Store
 from tests.clihelp import as_if_in_a_terminal
 from tests.faultproxy import FaultProxy
 from tests.paths import REPORTS, SMALL

@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from llm_extract.config import LOCAL_MODEL_NAME, Settings
-from llm_extract.pipeline import Throughput, run
+from llm_extract.run.pipeline import Throughput, run
 from tests.clihelp import cli
 from tests.faultproxy import FaultProxy
 from tests.paths import REPORTS

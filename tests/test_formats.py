@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from llm_extract.documents import Document, load
-from llm_extract.extract import extract_document
-from llm_extract.labellers import RulesLabeller
+from llm_extract.ingest.documents import Document, load
+from llm_extract.run.extract import extract_document
+from llm_extract.label.labellers import RulesLabeller
 from llm_extract.schemas import Extraction
 from tests import formatfixtures as ff
 from tests.paths import REPORTS
@@ -184,7 +184,7 @@ def test_pdf_line_wraps_are_joined_also_for_block_paragraphs(tmp_path):
 
 
 def test_pdf_page_number_forms_are_furniture():
-    from llm_extract.formats.pdf import PAGE_NUMBER, _key
+    from llm_extract.ingest.formats.pdf import PAGE_NUMBER, _key
 
     for line in ("— 3 —", "- 12 -", "第 3 页", "第3页 共12页", "3/12", "Page 2 of 9", "7"):
         assert PAGE_NUMBER.fullmatch(_key(line)), line
@@ -211,7 +211,7 @@ def test_html_in_gbk_as_declared(tmp_path):
 
 # --- numbering formats ------------------------------------------------------------------------------
 def test_number_formats():
-    from llm_extract.formats.numbering import format_number
+    from llm_extract.ingest.formats.numbering import format_number
 
     assert [format_number(n, "chineseCounting") for n in (1, 9, 10, 11, 20, 21, 99)] == \
         ["一", "九", "十", "十一", "二十", "二十一", "九十九"]
@@ -255,7 +255,7 @@ LEVELS = ('<w:abstractNum w:abstractNumId="1">'
 
 
 def test_numbering_levels_restarts_and_style_links():
-    from llm_extract.formats.numbering import Numbering
+    from llm_extract.ingest.formats.numbering import Numbering
 
     nums = ('<w:num w:numId="1"><w:abstractNumId w:val="1"/></w:num>'
             '<w:num w:numId="2"><w:abstractNumId w:val="1"/>'
@@ -286,7 +286,7 @@ def test_numbering_levels_restarts_and_style_links():
 
 
 def test_numbering_through_a_numbering_style_link():
-    from llm_extract.formats.numbering import Numbering
+    from llm_extract.ingest.formats.numbering import Numbering
 
     abstract = LEVELS + ('<w:abstractNum w:abstractNumId="2"><w:numStyleLink w:val="CNList"/></w:abstractNum>')
     nums = ('<w:num w:numId="1"><w:abstractNumId w:val="1"/></w:num>'

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from llm_extract.config import LOCAL_MODEL_NAME
-from llm_extract.documents import load
+from llm_extract.ingest.documents import load
 from tests import formatfixtures as ff
 from tests.paths import SMALL
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from llm_extract import store as store_module
-from llm_extract.documents import load
-from llm_extract.extract import extract_document
-from llm_extract.labellers import RulesLabeller
+from llm_extract.store import database as store_module
+from llm_extract.ingest.documents import load
+from llm_extract.run.extract import extract_document
+from llm_extract.label.labellers import RulesLabeller
 from llm_extract.schemas import PageRecord
-from llm_extract.store import Store
+from llm_extract.store.database import Store
 from tests import formatfixtures as ff
 from tests.clihelp import REPORTS, cli
 

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from llm_extract.candidates import find_candidates
-from llm_extract.gold import load_gold_dir
-from llm_extract.numbers import find_quantities, values_equal
+from llm_extract.propose.candidates import find_candidates
+from llm_extract.evaluate.gold import load_gold_dir
+from llm_extract.propose.numbers import find_quantities, values_equal
 from tests.paths import GOLD, REPORTS
 
 GOLDS = load_gold_dir(GOLD)

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from llm_extract.answers import MetricLabel, numbered
+from llm_extract.label.answers import MetricLabel, numbered
 from llm_extract.config import Settings
 from llm_extract.errors import EndpointError, ModelOutputError, TruncatedOutput
-from llm_extract.llm import InstructorBackend
+from llm_extract.model.client import InstructorBackend
 from tests.cannedserver import CannedServer
 from tests.faultproxy import FaultProxy
 

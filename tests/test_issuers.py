@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_extract.issuers import (
+from llm_extract.label.issuers import (
     county_of,
     issuer_level,
     read_metadata,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llm_extract.labelcheck import misaligned, support
+from llm_extract.label.labelcheck import misaligned, support
 
 CONTEXTS = ["开展普法宣传活动12次", "调解矛盾纠纷15起", "查处违法案件6件", "精简事业单位45家"]
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from llm_extract.config import Settings
-from llm_extract.documents import load
+from llm_extract.ingest.documents import load
 from llm_extract.errors import ModelOutputError, TruncatedOutput
-from llm_extract.extract import extract_document, label_batch
-from llm_extract.labellers import LLMLabeller
-from llm_extract.pipeline import DocDone, Skipped, run
-from llm_extract.prompts import Prompts
-from llm_extract.proposals import metric_batches
-from llm_extract.store import Store
+from llm_extract.run.extract import extract_document, label_batch
+from llm_extract.label.labellers import LLMLabeller
+from llm_extract.run.pipeline import DocDone, Skipped, run
+from llm_extract.label.prompts import Prompts
+from llm_extract.propose.proposals import metric_batches
+from llm_extract.store.database import Store
 from tests.paths import REPORTS, SMALL
 from tests.scripted import ScriptedBackend, items_shown, plausible
 
@@ -181,7 +181,7 @@ def test_offsets_flow_from_code_and_every_quote_is_the_text_there(tmp_path):
 @pytest.fixture()
 def fake_embedded(monkeypatch):
     """The embedded model's server replaced by its address only; the scripted seam answers."""
-    from llm_extract import local
+    from llm_extract.model import local
 
     class Server:
         base_url = "http://127.0.0.1:18080/v1"

@@ -1,4 +1,4 @@
-"""The measure-word inventory (llm_extract.lexicon) as the number parser uses it.
+"""The measure-word inventory (llm_extract.propose.lexicon) as the number parser uses it.
 
 Every sentence here is composed for the test, not taken from reports/: the rules must hold for
 text the project has never seen.
@@ -6,8 +6,8 @@ text the project has never seen.
 
 import pytest
 
-from llm_extract import lexicon
-from llm_extract.numbers import UNITS, find_quantities
+from llm_extract.propose import lexicon
+from llm_extract.propose.numbers import UNITS, find_quantities
 
 
 def _read(text):

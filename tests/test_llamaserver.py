@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from llm_extract import llamaserver
+from llm_extract.model import llamaserver
 from llm_extract.config import Settings
 from llm_extract.errors import LocalModelError
-from llm_extract.llm import endpoint_mode
-from llm_extract.local import LocalServer
-from llm_extract.pipeline import DocDone, DocStarted, run
-from llm_extract.store import Store
+from llm_extract.model.client import endpoint_mode
+from llm_extract.model.local import LocalServer
+from llm_extract.run.pipeline import DocDone, DocStarted, run
+from llm_extract.store.database import Store
 from tests.paths import REPORTS
 from tests.scripted import ScriptedBackend
 

@@ -1,13 +1,13 @@
-"""Code names (llm_extract.names): the counted thing, not the clause around the number.
+"""Code names (llm_extract.propose.names): the counted thing, not the clause around the number.
 
 Sentences composed for the tests, not taken from reports/.
 """
 
 import pytest
 
-from llm_extract.candidates import find_candidates
-from llm_extract.names import clean_lead, code_name
-from llm_extract.proposals import metric_batches
+from llm_extract.propose.candidates import find_candidates
+from llm_extract.propose.names import clean_lead, code_name
+from llm_extract.propose.proposals import metric_batches
 
 
 def _names(text):
@@ -80,7 +80,7 @@ def test_clean_lead_keeps_a_name_made_only_of_content_words():
 
 
 def test_rules_labeller_uses_the_code_name():
-    from llm_extract.labellers import RulesLabeller
+    from llm_extract.label.labellers import RulesLabeller
 
     text = "一是今年以来累计开展消防安全检查46次，发放宣传册800份。"
     (batch,) = metric_batches(text)

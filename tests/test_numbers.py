@@ -1,6 +1,6 @@
 import pytest
 
-from llm_extract.numbers import find_quantities, parse_chinese, parse_number
+from llm_extract.propose.numbers import find_quantities, parse_chinese, parse_number
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from llm_extract.review.app import ReviewServer
-from llm_extract.store import Store
+from llm_extract.store.database import Store
 from tests import reviewdb
 from tests.clihelp import as_if_in_a_terminal
 

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from llm_extract.gold import integrity_errors, load_gold
+from llm_extract.evaluate.gold import integrity_errors, load_gold
 from llm_extract.review.app import ReviewServer
 from llm_extract.review.decisions import ItemKey
-from llm_extract.store import Store
+from llm_extract.store.database import Store
 from tests import browser, reviewdb
 from tests.paths import REPORTS, ROOT
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from llm_extract.errors import ReviewError
 from llm_extract.review import decisions, queue
 from llm_extract.review.decisions import DecisionIn, ItemKey
-from llm_extract.store import Store
+from llm_extract.store.database import Store
 from tests import reviewdb
 
 ADD_DOC = "002_f3ad0f8b935bdfdd.txt"  # 全面摸排辖区五类普法重点人员: the guide's borderline classification

@@ -17,11 +17,11 @@ import duckdb
 import pytest
 
 from llm_extract.config import Settings
-from llm_extract.documents import load
-from llm_extract.extract import extract_document
-from llm_extract.labellers import RulesLabeller
-from llm_extract.pipeline import DocDone, Event, run
-from llm_extract.store import Store
+from llm_extract.ingest.documents import load
+from llm_extract.run.extract import extract_document
+from llm_extract.label.labellers import RulesLabeller
+from llm_extract.run.pipeline import DocDone, Event, run
+from llm_extract.store.database import Store
 
 from tests.variants import write_variants
 

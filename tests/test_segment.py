@@ -1,5 +1,5 @@
-from llm_extract.gold import load_gold_dir
-from llm_extract.segment import find_headings, segment
+from llm_extract.evaluate.gold import load_gold_dir
+from llm_extract.propose.segment import find_headings, segment
 from tests.paths import GOLD
 
 

@@ -1,11 +1,11 @@
 import duckdb
 import pytest
 
-from llm_extract.documents import load
+from llm_extract.ingest.documents import load
 from llm_extract.errors import StoreError
-from llm_extract.evaluate import gold_as_extraction
-from llm_extract.gold import load_gold_dir
-from llm_extract.store import MIGRATIONS, Store
+from llm_extract.evaluate.scorers import gold_as_extraction
+from llm_extract.evaluate.gold import load_gold_dir
+from llm_extract.store.database import MIGRATIONS, Store
 from tests.paths import GOLD, REPORTS
 
 NAME = "000_bfd2e8a3485ea91a.txt"

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from llm_extract.answers import MetricLabel, numbered
+from llm_extract.label.answers import MetricLabel, numbered
 from llm_extract.config import Settings
 from llm_extract.errors import EndpointError
-from llm_extract.llm import InstructorBackend
-from llm_extract.throttle import BACKOFF_MAX, RequestsStopped, Throttle
+from llm_extract.model.client import InstructorBackend
+from llm_extract.model.throttle import BACKOFF_MAX, RequestsStopped, Throttle
 from tests.cannedserver import CannedServer
 from tests.faultproxy import FaultProxy
 

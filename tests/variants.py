@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from llm_extract.documents import load
-from llm_extract.issuers import read_metadata
+from llm_extract.ingest.documents import load
+from llm_extract.label.issuers import read_metadata
 from tests.paths import REPORTS
 
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")

@@ -1,3 +1,3 @@
-from .cli import app
+from llm_extract.cli.app import app
 
 app(prog_name="llm-extract")

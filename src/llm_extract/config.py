@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .schemas import Namer
+from llm_extract.schemas import Namer
 
 Mode = Literal["tools", "json_schema", "json", "md_json"]
 

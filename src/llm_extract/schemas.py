@@ -44,9 +44,9 @@ Namer = Literal["code", "model"]
 class Alignment(StrEnum):
     """How a stored quote was located in the source; the one vocabulary for grounding."""
 
-    EXACT = "exact"  # the quote is the source's characters at its offsets, as cut or as given
-    NORMALISED = "normalised"  # found after NFKC + whitespace folding; stored as the source's characters
-    UNGROUNDED = "ungrounded"  # never stored; named so that counts can say what was dropped
+    # Every stored quote is the source's characters at offsets code computed where it found the
+    # item; the column stays so that another way of locating quotes would have to say so.
+    EXACT = "exact"
 
 
 class ReportMeta(BaseModel):

@@ -17,10 +17,10 @@ from instructor.processing import handle_reask_kwargs, process_response
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
-from ..errors import ModelOutputError, TruncatedOutput
-from ..llm import Backend
-from ..schemas import Usage
-from .requests import Answer, Shape, custom_id, plain, prepare_request
+from llm_extract.errors import ModelOutputError, TruncatedOutput
+from llm_extract.label.backend import Backend
+from llm_extract.schemas import Usage
+from llm_extract.batch.requests import Answer, Shape, custom_id, plain, prepare_request
 
 T = TypeVar("T", bound=BaseModel)
 

@@ -16,18 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import Settings
-from ..dbfile import run_lock
-from ..documents import Document, load
-from ..errors import BatchError, InputError, LlmExtractError, StoreError
-from ..extract import extract_document
-from ..labellers import LLMLabeller, extraction_version
-from ..llm import Backend
-from ..prompts import Prompts
-from ..schemas import Extraction, Usage
-from ..store import Store, Writer
-from .backends import ReplayBackend, Unanswered
-from .requests import (
+from llm_extract.config import Settings
+from llm_extract.store.dbfile import run_lock
+from llm_extract.ingest.documents import Document, load
+from llm_extract.errors import BatchError, InputError, LlmExtractError, StoreError
+from llm_extract.run.extract import extract_document
+from llm_extract.label.labellers import LLMLabeller, extraction_version
+from llm_extract.label.backend import Backend
+from llm_extract.label.prompts import Prompts
+from llm_extract.schemas import Extraction, Usage
+from llm_extract.store.database import Store, Writer
+from llm_extract.batch.backends import ReplayBackend, Unanswered
+from llm_extract.batch.requests import (
     Manifest,
     ManifestDoc,
     Results,
@@ -223,7 +223,7 @@ def _replay(doc: Document, manifest: Manifest, results: Results, prompts: Prompt
 def _live(settings: Settings, manifest: Manifest, prompts: Prompts, live_backend: Backend | None) -> Iterator[Backend]:
     """The live client of `run` (starting the embedded model when no endpoint is set), asking in
     the mode and with the model the requests were prepared for, so answers parse the same."""
-    from ..pipeline import (
+    from llm_extract.run.pipeline import (
         open_labeller,  # the endpoint logic lives there; only re-asks need it
     )
 

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import Settings
-from ..documents import Document, load
-from ..errors import BatchError, InputError, ModelOutputError
-from ..extract import extract_document
-from ..labellers import LLMLabeller, extraction_version
-from ..pipeline import (
+from llm_extract.config import Settings
+from llm_extract.ingest.documents import Document, load
+from llm_extract.errors import BatchError, InputError, ModelOutputError
+from llm_extract.run.extract import extract_document
+from llm_extract.label.labellers import LLMLabeller, extraction_version
+from llm_extract.run.pipeline import (
     Event,
     Failed,
     Note,
@@ -25,10 +25,10 @@ from ..pipeline import (
     find_documents,
     to_extract,
 )
-from ..prompts import Prompts
-from ..store import Store
-from .backends import DEFERRED, RecordingBackend, Request, requests_of
-from .requests import (
+from llm_extract.label.prompts import Prompts
+from llm_extract.store.database import Store
+from llm_extract.batch.backends import DEFERRED, RecordingBackend, Request, requests_of
+from llm_extract.batch.requests import (
     DEFAULT_MODE,
     Manifest,
     ManifestDoc,

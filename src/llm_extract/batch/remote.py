@@ -9,10 +9,10 @@ from typing import Any
 
 import openai
 
-from ..config import Settings
-from ..errors import BatchError, EndpointError
-from ..llm import describe
-from .requests import write_text
+from llm_extract.config import Settings
+from llm_extract.errors import BatchError, EndpointError
+from llm_extract.model.client import describe
+from llm_extract.batch.requests import write_text
 
 DONE = "completed"
 OVER = ("failed", "expired", "cancelled", "cancelling")

@@ -23,8 +23,8 @@ from instructor.processing import handle_response_model
 from instructor.templating import handle_templating  # type: ignore[attr-defined]  # a star re-export mypy misses
 from pydantic import BaseModel
 
-from ..errors import BatchError
-from ..schemas import Namer
+from llm_extract.errors import BatchError
+from llm_extract.schemas import Namer
 
 URL = "/v1/chat/completions"
 # Batch endpoints cannot be probed for the mode as the live client probes its endpoint (the file

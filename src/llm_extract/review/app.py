@@ -34,16 +34,16 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..candidates import Candidate
-from ..categories import settled_category
-from ..errors import LlmExtractError, ReviewError, StoreError
-from ..names import code_name
-from ..numbers import find_quantities
-from ..store import Store
-from . import decisions, queue
-from .decisions import DecisionIn, DocReview
-from .render import HERE, environment
-from .view import SHORTCUTS, view_context
+from llm_extract.propose.candidates import Candidate
+from llm_extract.label.categories import settled_category
+from llm_extract.errors import LlmExtractError, ReviewError, StoreError
+from llm_extract.propose.names import code_name
+from llm_extract.propose.numbers import find_quantities
+from llm_extract.store.database import Store
+from llm_extract.review import decisions, queue
+from llm_extract.review.decisions import DecisionIn, DocReview
+from llm_extract.review.render import HERE, environment
+from llm_extract.review.view import SHORTCUTS, view_context
 
 DOC_ID = re.compile(r"^[0-9a-f]{64}$")
 MAX_BODY = 64 * 1024

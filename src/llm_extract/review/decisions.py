@@ -17,11 +17,11 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..errors import ReviewError
-from ..lexicon import UNIT_ALIASES
-from ..numbers import Quantity, find_quantities, values_equal
-from ..schemas import MetricCategory, ProblemCategory
-from ..store import Store, now
+from llm_extract.errors import ReviewError
+from llm_extract.propose.lexicon import UNIT_ALIASES
+from llm_extract.propose.numbers import Quantity, find_quantities, values_equal
+from llm_extract.schemas import MetricCategory, ProblemCategory
+from llm_extract.store.database import Store, now
 
 Kind = Literal["metric", "problem"]
 DecisionKind = Literal["accept", "reject", "correct", "add"]
@@ -123,11 +123,6 @@ class DecisionIn(_Strict):
             if self.decision in ("accept", "reject") and self.change is not None:
                 raise ValueError(f"{self.decision} takes no change")
         return self
-
-    @property
-    def item_kind(self) -> Kind:
-        assert self.key is not None or self.kind is not None
-        return self.key.kind if self.key is not None else self.kind  # type: ignore[return-value]
 
 
 def check_reviewer(name: str) -> str:

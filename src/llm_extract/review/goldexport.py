@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..documents import load as load_document
-from ..errors import ReviewError
-from ..gold import (
+from llm_extract.ingest.documents import load as load_document
+from llm_extract.errors import ReviewError
+from llm_extract.evaluate.gold import (
     GoldDocument,
     GoldMetric,
     GoldProblem,
@@ -23,8 +23,8 @@ from ..gold import (
     integrity_errors,
     unexplained_numbers,
 )
-from ..store import Store
-from .decisions import documents
+from llm_extract.store.database import Store
+from llm_extract.review.decisions import documents
 
 
 @dataclass

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ReviewError
-from ..store import Store
-from . import decisions, queue
-from .render import environment, static_text
-from .view import SHORTCUTS, view_context
+from llm_extract.errors import ReviewError
+from llm_extract.store.database import Store
+from llm_extract.review import decisions, queue
+from llm_extract.review.render import environment, static_text
+from llm_extract.review.view import SHORTCUTS, view_context
 
 READ_ONLY_KEYS = [(k, v) for k, v in SHORTCUTS if k in ("j / k", "n", "?")]
 

@@ -10,10 +10,10 @@ Flags, in the order they are worked through:
 
 from __future__ import annotations
 
-from ..candidates import Candidate, find_candidates
-from ..categories import settled_category
-from ..names import code_name
-from .decisions import DocReview, Item
+from llm_extract.propose.candidates import Candidate, find_candidates
+from llm_extract.label.categories import settled_category
+from llm_extract.propose.names import code_name
+from llm_extract.review.decisions import DocReview, Item
 
 FLAGS = ("fallback", "disagree", "partial", "chinese")
 FLAG_TEXT = {

@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from .decisions import DocReview, Item
+from llm_extract.review.decisions import DocReview, Item
 
 HERE = Path(__file__).parent
 KIND_ORDER = {"problem": 0, "metric": 1}  # on the same span the problem is the outer mark

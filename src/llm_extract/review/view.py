@@ -8,9 +8,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from . import decisions, queue
-from .decisions import DocReview
-from .render import document_html, section_tree
+from llm_extract.review import decisions, queue
+from llm_extract.review.decisions import DocReview
+from llm_extract.review.render import document_html, section_tree
 
 SHORTCUTS = [("j / k", "next / previous item"), ("a", "accept"), ("r", "reject"), ("e", "edit (correct) the item"),
              ("s", "while editing: take the text selection as the item's span"),

@@ -1,0 +1,1 @@
+"""Evaluation: gold files, deterministic scorers, the scoreboard, the benchmark."""

@@ -1,0 +1,1 @@
+"""Stage 1, ingest: bytes to text. Decoding by evidence, converters per format, documents."""

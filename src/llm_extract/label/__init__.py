@@ -1,0 +1,1 @@
+"""Stage 3, label: who decides each field (code rules, or the model among code's choices), the checks every label passes, the prompts and the Backend protocol. Never imports the model client, the store or the CLI."""

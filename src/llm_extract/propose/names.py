@@ -1,0 +1,310 @@
+"""Code names for metrics: what is counted, cut from the report's own words. Pure functions.
+
+The name is the counted thing, not the clause: time words (年内, 今年以来), totalisers (累计,
+共计), scope words (全镇), enumerators (一是), manner adverbs (积极, 依法), light verbs (开展,
+组织) and determiners (各类) are dropped, so "一是年内累计开展安全知识宣传 60 余次" is named
+"安全知识宣传". Where the unit stands before its noun the noun is the counted thing
+("成立19个镇级专项普法工作队" → "镇级专项普法工作队"); the second of two counts in one phrase
+("接访22批22人次") is named from the first one's words ("接访人次"). This is the baseline
+the model has to beat, and the fallback when a model's label belongs to another item.
+"""
+
+from __future__ import annotations
+
+import re
+
+from llm_extract.propose.candidates import Candidate, clause_start
+from llm_extract.propose.lexicon import (
+    AMOUNT_WORDS,
+    CHANGE_WORDS,
+    COMPARISON_WORDS,
+    COMPLEMENTS,
+    COMPOUND_CLASSIFIERS,
+    CONJUNCTIONS,
+    DETERMINERS,
+    DUMMY_VERBS,
+    ENUMERATOR_WORDS,
+    ETC,
+    EVENT_CLASSIFIERS,
+    EXISTENCE_VERBS,
+    GENERIC_HEADS,
+    LIGHT_VERBS,
+    LINKING_VERBS,
+    LONE_PREPOSITIONS,
+    MANNER_ADVERBS,
+    MEANS_CLOSERS,
+    MEASURE_HEADS,
+    MEASURE_SUFFIX,
+    MEASURE_UNITS,
+    MONEY_NOUNS,
+    MONEY_UNITS,
+    NOT_ETC,
+    NOT_ETC_BEFORE,
+    NOT_REACH,
+    NOUN_HEADS,
+    PERSON_CLASSIFIERS,
+    PERSON_NOUNS,
+    PREDICATE_STARTS,
+    PREPOSITION_CLOSERS,
+    PREPOSITIONS,
+    RATIO_UNITS,
+    REACH,
+    SCOPE_PREFIX,
+    SCOPE_UNITS,
+    SCOPE_WORDS,
+    SELF_BODIES,
+    SELF_REFERENCE,
+    TIME_UNITS,
+    TIME_WORDS,
+    TOTALISERS,
+    TRAILING_NOUN_MAX,
+    VERB_CHARS,
+)
+from llm_extract.propose.numbers import Quantity, find_quantities
+
+QUOTE_MARKS = "“”\"‘’'《》「」『』〈〉"
+STOP = "，。；：！？、,;:!?\n（()）“”\"《》"
+# Units after which the next words are not the counted thing: money, measures, time and ratios
+# ("罚款2万元用于…", "下降22%的").
+NO_TRAILING_NOUN = (*MONEY_UNITS, *MEASURE_UNITS, *TIME_UNITS, *RATIO_UNITS)
+# A bare verb: a name this short is an action and gets the measure it counts (执法 → 执法次数).
+BARE_VERB_MAX = 2
+
+# Verbs of setting up only say that the thing exists (配备网格员501名 → 网格员); one-character
+# ones (有, 辖) are too ambiguous at the start of a name.
+_SETTING_UP = tuple(w for w in EXISTENCE_VERBS if len(w) > 1)
+_ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]?)")
+_SCOPE = re.compile(rf"^{SCOPE_PREFIX}[{SCOPE_UNITS}]{{1,2}}")
+_SELF = re.compile(f"^(?:{'|'.join(SELF_REFERENCE)})(?:{'|'.join(sorted(SELF_BODIES, key=len, reverse=True))})")
+# Multi-character totalisers end a subject wherever they stand (我局共计办理… → 办理…); a bare 共
+# only at the start, as it is also a morpheme (公共, 共同).
+_INNER_TOTALISERS = tuple(w for w in TOTALISERS if len(w) > 1)
+# Dates say when, wherever they stand (2023年查办… → 查办…).
+_DATE = re.compile(r"[0-9０-９]{4}\s*年(?:度)?|[0-9０-９]{1,2}\s*月(?:份)?(?:[0-9０-９]{1,2}\s*日)?")
+_ETC_SPLIT = re.compile(f"{ETC}(?![{NOT_ETC_BEFORE}])")
+_SCOPE_ANYWHERE = re.compile(rf"{SCOPE_PREFIX}[{SCOPE_UNITS}](?:[{SCOPE_UNITS}]|范围内|域内)?")
+
+
+def code_name(text: str, candidate: Candidate) -> str:
+    """A short name for what the candidate counts, from the words around its number."""
+    quantity = candidate.quantity
+    if not _thing(text, candidate):
+        # The second of two counts in one phrase (22批|22人次) is about what the first one counts.
+        first = _paired_with(text, candidate)
+        if first is not None:
+            return _with_measure(_thing(text, first), quantity.unit, paired=True)
+    # The first of two counts in one phrase takes its measure too (进农村204余次|14250余人:
+    # 进农村次数, 进农村人数), as the guide names pairs.
+    return _with_measure(_thing(text, candidate), quantity.unit, paired=_pair_follows(text, quantity)) \
+        or quantity.unit
+
+
+def _thing(text: str, candidate: Candidate) -> str:
+    """What is counted, without its measure: the words before the number, or the noun after it."""
+    quantity = candidate.quantity
+    lead = clean_lead(text[candidate.quote_start:quantity.start])
+    noun = counted_noun(text, quantity)
+    if not noun:
+        return lead
+    if quantity.unit in EVENT_CLASSIFIERS or quantity.unit in COMPOUND_CLASSIFIERS:
+        # 召开3次会议: the noun is the event only when no other words name it.
+        return noun if not lead or lead in LIGHT_VERBS else lead
+    # A nominal classifier stands before its noun: the noun is what is counted, and the verb
+    # before it (招录, 填埋) says what was done with it, unless it only says that it exists, or
+    # the words before are a list or a conjunct of their own (假冒品牌等|8类违法行为).
+    raw = text[candidate.quote_start:quantity.start].strip()
+    if raw.endswith((*CONJUNCTIONS, ETC, "的")):
+        return noun  # 部门单位的|278项|行政许可事项: the words before only modify the noun
+    lead = _strip_suffix(lead, COMPLEMENTS)
+    if not lead or lead in LIGHT_VERBS or lead.endswith(EXISTENCE_VERBS):
+        return noun
+    return lead[-VERB_CHARS:] + noun
+
+
+def clean_lead(lead: str) -> str:
+    """The words before a number, without what says when, how much, where or how."""
+    name = "".join(ch for ch in lead if not ch.isspace() and ch not in QUOTE_MARKS)
+    name = _head_of_de_phrase(name)
+    name = _drop_prepositional_phrase(name)
+    name = _after_last(name, MEANS_CLOSERS)
+    name = _after_last(name, DUMMY_VERBS)
+    name = _after_last(name, _INNER_TOTALISERS)
+    name = _after_etc(name)
+    name = _DATE.sub("", name)
+    for word in COMPARISON_WORDS:
+        name = name.replace(word, "")
+    previous = None
+    while name != previous:
+        previous = name
+        name = _strip_leading(name)
+        name = _strip_trailing(name)
+    for word in DETERMINERS:
+        if len(word) > 1:
+            name = name.replace(word, "")
+    name = _strip_prefix(name, ("各",))
+    name = _SCOPE_ANYWHERE.sub("", name)  # where, not what: 对全镇 → 对
+    if len(name) == 1 and name in LONE_PREPOSITIONS:
+        return ""
+    if name.endswith(GENERIC_HEADS) and len(name) > 2 + 2:
+        name = _strip_suffix(name, GENERIC_HEADS)
+    return name
+
+
+def counted_noun(text: str, quantity: Quantity) -> str:
+    """The noun right after a unit that stands before it ("19个|镇级专项普法工作队|，")."""
+    if quantity.unit in NO_TRAILING_NOUN:
+        return ""
+    end = quantity.end
+    limit = min(len(text), end + TRAILING_NOUN_MAX)
+    stop = end
+    while stop < limit and text[stop] not in STOP and not text[stop].isdigit():
+        if stop > end and text.startswith(PREDICATE_STARTS, stop):
+            break
+        stop += 1
+    noun = text[end:stop]
+    if stop < len(text) and stop == limit and text[stop] not in STOP:
+        # Runs on into its predicate: the noun ends at its last head word, if it has one.
+        ends = [noun.rfind(head) + len(head) for head in NOUN_HEADS if noun.rfind(head) >= 0]
+        if not ends:
+            return ""
+        noun = noun[:max(ends)]
+    if text.startswith(PREDICATE_STARTS, end):
+        return ""
+    noun = "".join(ch for ch in noun if ch not in QUOTE_MARKS)
+    if quantity.unit in PERSON_CLASSIFIERS:
+        # People are counted: the noun ends with the word for them (…工作人员|管理).
+        ends = [noun.rfind(word) + len(word) for word in PERSON_NOUNS if noun.rfind(word) >= 0]
+        if ends:
+            noun = noun[:max(ends)]
+    return _strip_suffix(noun, GENERIC_HEADS) if len(noun) > 4 else noun
+
+
+def _with_measure(name: str, unit: str, paired: bool = False) -> str:
+    """Add the measure a bare action name lacks: 列入红榜 + 人 → 列入红榜人数, 执法 + 次 → 执法次数."""
+    if not name:
+        return name
+    if unit in ("%", "个百分点"):
+        for change, rate in CHANGE_WORDS.items():
+            if name.endswith(change):
+                return name[: -len(change)] + rate
+        return name
+    suffix = MEASURE_SUFFIX.get(unit)
+    if unit in MONEY_UNITS:
+        return name if name.endswith(MONEY_NOUNS) else name + MEASURE_SUFFIX[unit]
+    if suffix is None or name.endswith(suffix):
+        return name
+    if unit in PERSON_CLASSIFIERS and not name.endswith(PERSON_NOUNS):
+        return name + suffix
+    if paired or len(name) <= BARE_VERB_MAX:
+        return name + suffix
+    return name
+
+
+def _paired_with(text: str, candidate: Candidate) -> Candidate | None:
+    """The count right before this one in the same phrase (进农村204余次|14250余人)."""
+    start = candidate.quote_start
+    if start == candidate.quantity.start and start > 0:
+        sentence = max(text.rfind(ch, 0, start) for ch in "。；;\n") + 1
+        previous = find_quantities(text[sentence:start])
+        if previous and sentence + previous[-1].end == start:
+            first = _shift(previous[-1], sentence)
+            floor = sentence + previous[-2].end if len(previous) > 1 else 0
+            return Candidate(first, clause_start(text, first.start, floor=floor), first.end, None)
+    return None
+
+
+def _pair_follows(text: str, quantity: Quantity) -> bool:
+    following = find_quantities(text[quantity.end:quantity.end + 16])
+    return bool(following) and not text[quantity.end:quantity.end + following[0].start].strip()
+
+
+def _shift(q: Quantity, offset: int) -> Quantity:
+    return Quantity(start=q.start + offset, end=q.end + offset, num_start=q.num_start + offset,
+                    num_end=q.num_end + offset, value=q.value, value_max=q.value_max, unit=q.unit,
+                    approx=q.approx, is_chinese=q.is_chinese, raw=q.raw)
+
+
+def _after_last(name: str, words: tuple[str, ...]) -> str:
+    # The words after the last of these, when at least a two-character word is left:
+    # 镇长办公会等形式开展法治学习 → 法治学习; 组织政府机关干部开展法律知识专题学习 → 法律知识专题学习.
+    best = -1
+    for word in words:
+        at = name.rfind(word)
+        if at >= 0 and len(name) - (at + len(word)) >= 2:
+            best = max(best, at + len(word))
+    return name[best:] if best >= 0 else name
+
+
+def _after_etc(name: str) -> str:
+    # "X、Y等Z": the list gives examples, Z is what is counted (违法、不当等纠错决定 → 纠错决定).
+    cut = -1
+    for match in _ETC_SPLIT.finditer(name):
+        if name[max(0, match.start() - 1):match.end()] in NOT_ETC or name[match.start():match.end() + 1] in NOT_ETC:
+            continue
+        if len(name) - match.end() >= 2:
+            cut = match.end()
+    return name[cut:] if cut >= 0 else name
+
+
+def _head_of_de_phrase(name: str) -> str:
+    # In "X的Y" the head Y is what is counted (以防讯为主的综合应急演练 → 综合应急演练).
+    at = name.rfind("的")
+    if 0 <= at < len(name) - 2:
+        return name[at + 1:]
+    return name
+
+
+def _drop_prepositional_phrase(name: str) -> str:
+    # 通过线上线下等形式开展法治学习 → 开展法治学习: the phrase of means is not what was done.
+    if not name.startswith(PREPOSITIONS):
+        return name
+    for closer in PREPOSITION_CLOSERS:
+        at = name.find(closer)
+        if at > 0 and at + len(closer) < len(name) - 1:
+            return name[at + len(closer):]
+    return name
+
+
+def _strip_leading(name: str) -> str:
+    for pattern in (_ENUMERATOR, _SCOPE, _SELF):
+        match = pattern.match(name)
+        if match and match.end() < len(name):
+            return name[match.end():]
+    for words in (ENUMERATOR_WORDS, TIME_WORDS, TOTALISERS, SCOPE_WORDS, MANNER_ADVERBS, LIGHT_VERBS,
+                  _SETTING_UP):
+        stripped = _strip_prefix(name, words)
+        if stripped != name and stripped and stripped[0] not in MEASURE_HEADS:  # 覆盖率 is a noun
+            return stripped
+    return name
+
+
+def _strip_trailing(name: str) -> str:
+    for change in CHANGE_WORDS:
+        for complement in COMPLEMENTS:
+            if name.endswith(change + complement) and len(name) > len(change) + 1:
+                return name[: -len(change) - 1]  # 考核权重提升至15%: the level, not the change
+    for words in (TOTALISERS, AMOUNT_WORDS, TIME_WORDS, ("的",)):
+        stripped = _strip_suffix(name, words)
+        if stripped != name and stripped:
+            return stripped
+    if len(name) > 2 and name.endswith(LINKING_VERBS) and name[-2] in MEASURE_HEADS:
+        return name[:-1]  # 参训人数为 → 参训人数; 行为 stays
+    if len(name) > 2 and name.endswith(REACH) and not name.endswith(NOT_REACH):
+        return name[:-1]  # 发放手册达 → 发放手册; 送达 stays
+    if len(name) > 2 and name.endswith(ETC) and not name.endswith(NOT_ETC):
+        return name[:-1]
+    return name
+
+
+def _strip_prefix(name: str, words: tuple[str, ...]) -> str:
+    for word in sorted(words, key=len, reverse=True):
+        if name.startswith(word):
+            return name[len(word):]
+    return name
+
+
+def _strip_suffix(name: str, words: tuple[str, ...]) -> str:
+    for word in sorted(words, key=len, reverse=True):
+        if name.endswith(word) and len(name) > len(word):
+            return name[: -len(word)]
+    return name

@@ -1,0 +1,1 @@
+"""Storage: the DuckDB file (locks, migrations, saves, reviews), read-only SQL, exports."""
