@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import REPORTS
+from tests.support.paths import REPORTS
 
 
 @pytest.fixture(scope="session")

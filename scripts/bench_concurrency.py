@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 from llm_extract.config import LOCAL_MODEL_NAME, Settings  # noqa: E402
 from llm_extract.label.labellers import extraction_version  # noqa: E402
 from llm_extract.label.prompts import Prompts  # noqa: E402
-from tests import replayserver  # noqa: E402
-from tests.faultproxy import FaultProxy  # noqa: E402
-from tests.replayserver import Answers, ReplayServer  # noqa: E402
+from tests.support import replayserver  # noqa: E402
+from tests.support.faultproxy import FaultProxy  # noqa: E402
+from tests.support.replayserver import Answers, ReplayServer  # noqa: E402
 
 REPORTS = ROOT / "reports"
 RECORDED = ("004_264309198007c7ae.txt", "001_68665389685953dc.txt")

@@ -1,5 +1,5 @@
 """Corpus scale on the code-only path: reports per minute and peak memory of `llm-extract run
---backend rules` over generated report variants (tests/variants.py), and the time a re-run over
+--backend rules` over generated report variants (tests/support/variants.py), and the time a re-run over
 the same unchanged files takes to decide "skip" for all of them.
 
     python scripts/bench_scale.py --sizes 1000,10000 [--against REV]
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.variants import write_variants
+from tests.support.variants import write_variants
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
     python scripts/formats_agreement.py            # from the repository root, after pip install -e .
 
-For each report in reports/ and each format, the fixture of tests/formatfixtures.py (generated
+For each report in reports/ and each format, the fixture of tests/support/formatfixtures.py (generated
 from the .txt: .docx with Word numbering and a table, PDF with headers and page numbers, HTML
 portal page) is converted and extracted with the code-only rules backend. Prints whether the
 sections equal the .txt run's, the share of the .txt run's metrics found again (value, range,
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from llm_extract.ingest.documents import load
 from llm_extract.run.extract import extract_document
 from llm_extract.label.labellers import RulesLabeller
-from tests import formatfixtures as ff
+from tests.support import formatfixtures as ff
 
 MAKERS = {"docx": ff.docx_bytes, "pdf": ff.pdf_bytes, "html": ff.html_page}
 

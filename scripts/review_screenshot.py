@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from llm_extract.review.app import ReviewServer
 from llm_extract.review.decisions import ItemKey
 from llm_extract.store.database import Store
-from tests import browser, reviewdb
+from tests.support import browser, reviewdb
 
 DOC = "002_f3ad0f8b935bdfdd.txt"
 

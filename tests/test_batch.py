@@ -32,7 +32,7 @@ from llm_extract.errors import BatchError
 from llm_extract.label.labellers import extraction_version
 from llm_extract.run.pipeline import run
 from llm_extract.label.prompts import Prompts
-from tests.batchrunner import (
+from tests.support.batchrunner import (
     AnswerServer,
     BatchesServer,
     answer_lines,
@@ -41,7 +41,7 @@ from tests.batchrunner import (
     some_answer,
     write_lines,
 )
-from tests.paths import REPORTS
+from tests.support.paths import REPORTS
 
 # 6 requests (sections, metadata, three metric batches, problems) and 3 (metadata, metrics, problems)
 REPORT_A = "000_bfd2e8a3485ea91a.txt"

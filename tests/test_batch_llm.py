@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from llm_extract.config import LOCAL_MODEL_NAME
-from tests.batchrunner import RecordingProxy, run_batch, write_lines
-from tests.paths import REPORTS
+from tests.support.batchrunner import RecordingProxy, run_batch, write_lines
+from tests.support.paths import REPORTS
 from tests.test_batch import rows
 
 pytestmark = pytest.mark.llm

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.clihelp import REPORT, cli, copy_db, invoke, one_line_error, rules_db
+from tests.support.clihelp import REPORT, cli, copy_db, invoke, one_line_error, rules_db
 
 
 @pytest.fixture(scope="module")

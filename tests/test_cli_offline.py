@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from llm_extract.cli.app import app
 from llm_extract.config import Settings
 from llm_extract.evaluate.scoreboard import cache_db, evaluate
-from tests.paths import GOLD, REPORTS, ROOT
-from tests.scripted import ScriptedBackend
+from tests.support.paths import GOLD, REPORTS, ROOT
+from tests.support.scripted import ScriptedBackend
 
 runner = CliRunner()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.clihelp import (
+from tests.support.clihelp import (
     REPORT,
     as_if_in_a_terminal,
     cli,

@@ -12,7 +12,7 @@ import pytest
 
 from llm_extract.ingest.documents import MAX_BYTES, decode, load
 from llm_extract.errors import InputError
-from tests.clihelp import REPORTS, invoke
+from tests.support.clihelp import REPORTS, invoke
 
 # A traditional-Chinese report as a Big5 user would have it: three metrics the rules find.
 TRADITIONAL = """某某鎮 2023 年度法治政府建設工作報告

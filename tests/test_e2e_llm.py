@@ -13,7 +13,7 @@ import pytest
 
 from llm_extract.config import LOCAL_MODEL_NAME
 from llm_extract.propose.numbers import find_quantities, values_equal
-from tests.paths import REPORTS
+from tests.support.paths import REPORTS
 
 pytestmark = pytest.mark.llm
 

@@ -11,8 +11,8 @@ import pytest
 from llm_extract.config import Settings
 from llm_extract.errors import LocalModelError
 from llm_extract.model.local import GGUF_NAME, GGUF_SIZE, LocalServer, _stamp_ok, ensure_gguf
-from tests.clihelp import as_if_in_a_terminal
-from tests.paths import REPORTS
+from tests.support.clihelp import as_if_in_a_terminal
+from tests.support.paths import REPORTS
 
 pytestmark = pytest.mark.llm
 

@@ -11,7 +11,7 @@ from llm_extract.evaluate.scorers import (
 )
 from llm_extract.evaluate.gold import GoldDocument, GoldMetric, GoldProblem, load_gold_dir
 from llm_extract.schemas import Extraction, MetricRecord, ProblemRecord
-from tests.paths import GOLD
+from tests.support.paths import GOLD
 
 GOLDS = load_gold_dir(GOLD)
 

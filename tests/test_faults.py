@@ -19,9 +19,9 @@ from llm_extract.ingest.documents import load
 from llm_extract.run.pipeline import run
 from llm_extract.propose.proposals import metric_batches
 from llm_extract.store.database import Store
-from tests.clihelp import as_if_in_a_terminal
-from tests.faultproxy import FaultProxy
-from tests.paths import REPORTS, SMALL
+from tests.support.clihelp import as_if_in_a_terminal
+from tests.support.faultproxy import FaultProxy
+from tests.support.paths import REPORTS, SMALL
 
 pytestmark = pytest.mark.llm
 

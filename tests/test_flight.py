@@ -21,10 +21,10 @@ import pytest
 
 from llm_extract.config import LOCAL_MODEL_NAME, Settings
 from llm_extract.run.pipeline import Throughput, run
-from tests.clihelp import cli
-from tests.faultproxy import FaultProxy
-from tests.paths import REPORTS
-from tests.replayserver import Answers, ReplayServer
+from tests.support.clihelp import cli
+from tests.support.faultproxy import FaultProxy
+from tests.support.paths import REPORTS
+from tests.support.replayserver import Answers, ReplayServer
 
 pytestmark = pytest.mark.llm
 

@@ -1,5 +1,5 @@
 """Reports as users have them (issue 12): .docx with Word's automatic numbering, text PDFs, saved
-web pages. Each fixture is generated from a plain-text report in reports/ (tests/formatfixtures.py)
+web pages. Each fixture is generated from a plain-text report in reports/ (tests/support/formatfixtures.py)
 and extracted with the code-only rules backend; what it yields must agree with the .txt run."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from llm_extract.ingest.documents import Document, load
 from llm_extract.run.extract import extract_document
 from llm_extract.label.labellers import RulesLabeller
 from llm_extract.schemas import Extraction
-from tests import formatfixtures as ff
-from tests.paths import REPORTS
+from tests.support import formatfixtures as ff
+from tests.support.paths import REPORTS
 
 REPORT_FILES = sorted(REPORTS.glob("*.txt"))
 MAKERS = {"docx": ff.docx_bytes, "pdf": ff.pdf_bytes, "html": ff.html_page}

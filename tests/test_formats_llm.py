@@ -14,8 +14,8 @@ import pytest
 
 from llm_extract.config import LOCAL_MODEL_NAME
 from llm_extract.ingest.documents import load
-from tests import formatfixtures as ff
-from tests.paths import SMALL
+from tests.support import formatfixtures as ff
+from tests.support.paths import SMALL
 
 pytestmark = pytest.mark.llm
 

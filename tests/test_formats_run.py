@@ -15,8 +15,8 @@ from llm_extract.run.extract import extract_document
 from llm_extract.label.labellers import RulesLabeller
 from llm_extract.schemas import PageRecord
 from llm_extract.store.database import Store
-from tests import formatfixtures as ff
-from tests.clihelp import REPORTS, cli
+from tests.support import formatfixtures as ff
+from tests.support.clihelp import REPORTS, cli
 
 NAMES = sorted(p.name for p in REPORTS.glob("*.txt"))
 

@@ -10,7 +10,7 @@ import pytest
 from llm_extract.propose.candidates import find_candidates
 from llm_extract.evaluate.gold import load_gold_dir
 from llm_extract.propose.numbers import find_quantities, values_equal
-from tests.paths import GOLD, REPORTS
+from tests.support.paths import GOLD, REPORTS
 
 GOLDS = load_gold_dir(GOLD)
 

@@ -13,8 +13,8 @@ from llm_extract.label.answers import MetricLabel, numbered
 from llm_extract.config import Settings
 from llm_extract.errors import EndpointError, ModelOutputError, TruncatedOutput
 from llm_extract.model.client import InstructorBackend
-from tests.cannedserver import CannedServer
-from tests.faultproxy import FaultProxy
+from tests.support.cannedserver import CannedServer
+from tests.support.faultproxy import FaultProxy
 
 MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "[1] 开展普法宣传12次\n[2] 发放宣传册300份"}]
 MODEL = numbered("Metrics", MetricLabel, 2)

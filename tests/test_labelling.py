@@ -18,8 +18,8 @@ from llm_extract.run.pipeline import DocDone, Skipped, run
 from llm_extract.label.prompts import Prompts
 from llm_extract.propose.proposals import metric_batches
 from llm_extract.store.database import Store
-from tests.paths import REPORTS, SMALL
-from tests.scripted import ScriptedBackend, items_shown, plausible
+from tests.support.paths import REPORTS, SMALL
+from tests.support.scripted import ScriptedBackend, items_shown, plausible
 
 TEXT = ("一、主要工作\n今年以来，开展普法宣传12次，发放宣传册300份，调解矛盾纠纷15起，"
         "组织干部学法培训4场，接待法律咨询20人次，查处违法案件6件，开展安全检查9次，"

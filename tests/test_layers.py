@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.paths import REPORTS, ROOT
+from tests.support.paths import REPORTS, ROOT
 
 PROBE = """
 import sys

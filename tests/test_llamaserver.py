@@ -21,8 +21,8 @@ from llm_extract.model.client import endpoint_mode
 from llm_extract.model.local import LocalServer
 from llm_extract.run.pipeline import DocDone, DocStarted, run
 from llm_extract.store.database import Store
-from tests.paths import REPORTS
-from tests.scripted import ScriptedBackend
+from tests.support.paths import REPORTS
+from tests.support.scripted import ScriptedBackend
 
 
 def _fake_binary(folder: Path, version_exit: int = 0) -> Path:

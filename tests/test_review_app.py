@@ -11,8 +11,8 @@ import pytest
 
 from llm_extract.review.app import ReviewServer
 from llm_extract.store.database import Store
-from tests import reviewdb
-from tests.clihelp import as_if_in_a_terminal
+from tests.support import reviewdb
+from tests.support.clihelp import as_if_in_a_terminal
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from llm_extract.evaluate.gold import integrity_errors, load_gold
 from llm_extract.review.app import ReviewServer
 from llm_extract.review.decisions import ItemKey
 from llm_extract.store.database import Store
-from tests import browser, reviewdb
-from tests.paths import REPORTS, ROOT
+from tests.support import browser, reviewdb
+from tests.support.paths import REPORTS, ROOT
 
 pytestmark = pytest.mark.browser
 ARTEFACTS = ROOT / "build" / "review-test"  # git-ignored

@@ -12,7 +12,7 @@ from llm_extract.errors import ReviewError
 from llm_extract.review import decisions, queue
 from llm_extract.review.decisions import DecisionIn, ItemKey
 from llm_extract.store.database import Store
-from tests import reviewdb
+from tests.support import reviewdb
 
 ADD_DOC = "002_f3ad0f8b935bdfdd.txt"  # 全面摸排辖区五类普法重点人员: the guide's borderline classification
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.clihelp import REPORTS, cli, cli_env, invoke
+from tests.support.clihelp import REPORTS, cli, cli_env, invoke
 
 A = REPORTS / "001_68665389685953dc.txt"
 B = REPORTS / "004_264309198007c7ae.txt"

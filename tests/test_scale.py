@@ -23,7 +23,7 @@ from llm_extract.label.labellers import RulesLabeller
 from llm_extract.run.pipeline import DocDone, Event, run
 from llm_extract.store.database import Store
 
-from tests.variants import write_variants
+from tests.support.variants import write_variants
 
 # /proc/self/status and clear_refs are Linux's; CI is Linux.
 pytestmark = [pytest.mark.slow,

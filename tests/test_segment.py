@@ -1,6 +1,6 @@
 from llm_extract.evaluate.gold import load_gold_dir
 from llm_extract.propose.segment import find_headings, segment
-from tests.paths import GOLD
+from tests.support.paths import GOLD
 
 
 def test_heading_lists_match_the_gold_set_exactly(report_texts):

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.clihelp import (
+from tests.support.clihelp import (
     as_if_in_a_terminal,
     cli_env,
     copy_db,

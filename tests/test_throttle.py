@@ -15,8 +15,8 @@ from llm_extract.config import Settings
 from llm_extract.errors import EndpointError
 from llm_extract.model.client import InstructorBackend
 from llm_extract.model.throttle import BACKOFF_MAX, RequestsStopped, Throttle
-from tests.cannedserver import CannedServer
-from tests.faultproxy import FaultProxy
+from tests.support.cannedserver import CannedServer
+from tests.support.faultproxy import FaultProxy
 
 
 class Clock:

@@ -12,7 +12,7 @@ from typing import Any
 # (tool name, request body) -> the tool call's arguments
 Answer = Callable[[str, dict[str, Any]], dict[str, Any]]
 
-from tests.loopback import Loopback, QuietHandler
+from tests.support.loopback import Loopback, QuietHandler
 
 
 class CannedServer(Loopback):

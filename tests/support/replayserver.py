@@ -17,8 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-from tests.faultproxy import body_key
-from tests.loopback import Loopback, QuietHandler
+from tests.support.faultproxy import body_key
+from tests.support.loopback import Loopback, QuietHandler
 
 Answers = dict[str, tuple[int, bytes]]
 REFUSED = b'{"error": {"message": "rate limited", "type": "rate_limit_error"}}'

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from llm_extract.ingest.documents import load
 from llm_extract.label.issuers import read_metadata
-from tests.paths import REPORTS
+from tests.support.paths import REPORTS
 
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 DIGITS = re.compile(r"\d+")

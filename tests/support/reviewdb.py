@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.paths import REPORTS
+from tests.support.paths import REPORTS
 
 # 10 metrics, 3 problems, and numbers the rules exclude that a reviewer may add back.
 DOC_NAME = "001_68665389685953dc.txt"

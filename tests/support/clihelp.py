@@ -12,7 +12,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "reports"
 # Report 000 has headings, metrics and problems; the rules backend finds 30 metrics in it.
 REPORT = REPORTS / "000_bfd2e8a3485ea91a.txt"

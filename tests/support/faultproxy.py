@@ -2,7 +2,7 @@
 faults into chat-completion requests. Not a mock: the client under test speaks HTTP to it.
 
 With `record=True` it also keeps every answer the server gave, keyed by the request body's
-sha256 (and GETs by path), for `tests.replayserver.ReplayServer` to answer the same requests
+sha256 (and GETs by path), for `tests.support.replayserver.ReplayServer` to answer the same requests
 again without the model."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 
-from tests.loopback import Loopback, QuietHandler
+from tests.support.loopback import Loopback, QuietHandler
 
 
 class FaultProxy(Loopback):

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tests.loopback import Loopback, QuietHandler
+from tests.support.loopback import Loopback, QuietHandler
 
 
 def post(base_url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

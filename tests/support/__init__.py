@@ -1,0 +1,1 @@
+"""What the tests share: paths, fixtures, stand-in servers, a scripted backend."""
