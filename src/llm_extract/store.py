@@ -22,7 +22,7 @@ from . import dbfile
 from .errors import StoreError
 from .ground import is_grounded
 from .readonly import reading_statement
-from .reviewsql import REVIEWS_SQL
+from .reviewsql import AREAS_SQL, REVIEWS_SQL
 from .schemas import Extraction, MetricRecord, PageRecord, ProblemRecord, ReportMeta, SectionRecord
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -111,6 +111,10 @@ MIGRATIONS: list[tuple[str, str]] = [
     # re-extraction renumbers: a review applies again whenever an item with the same key comes back.
     # The latest decision per key wins (review_id grows); the *_reviewed views apply it.
     ("008_reviews", REVIEWS_SQL),
+    # Comparable labels: the area of the national framework of every metric and problem, the
+    # catalogue indicator a metric states (NULL: none), who decided each; the reviewed views
+    # again with them, and `indicator_values` over them (see reviewsql.AREAS_SQL).
+    ("009_areas_and_indicators", AREAS_SQL),
 ]
 # Every table with a doc_id column: what replacing or forgetting a document deletes from.
 DOCUMENT_TABLES = ("metrics", "problems", "sections", "pages", "documents")
