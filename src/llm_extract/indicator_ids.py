@@ -97,13 +97,15 @@ def _field(entry: Any, name: str) -> Any:
 
 
 def _from_catalogue() -> list[Indicator] | None:
-    """The catalogue's indicators, or None while there is no catalogue package. Entries may be
-    objects or mappings with id, area, kind and label (label_zh or zh are read as the label)."""
+    """The catalogue's indicators (`catalogue.load().indicators`, or a module-level INDICATORS),
+    or None while there is no catalogue package. Entries may be objects or mappings with id, area,
+    kind and label (label_zh or zh are read as the label)."""
     try:  # imported by name: the package may not exist yet
         catalogue = importlib.import_module(f"{__package__}.catalogue")
     except ImportError:
         return None
-    entries: Any = getattr(catalogue, "INDICATORS", None)
+    loader = getattr(catalogue, "load", None)
+    entries: Any = getattr(loader(), "indicators", None) if callable(loader) else getattr(catalogue, "INDICATORS", None)
     if entries is None:
         return None
     if isinstance(entries, Mapping):
@@ -126,3 +128,17 @@ def indicators() -> dict[str, Indicator]:
     if listed is None:
         listed = [Indicator(ident, area_of(ident) or "other", kind, label) for ident, kind, label in _STARTING_SET]
     return {ind.id: ind for ind in listed}
+
+
+# The units a kind's values are stated in, by class: a rate is a percentage, money is in 元 (the
+# number parser reads 万元 as 10,000 元); counts of things and of people are in anything else.
+KIND_UNITS = {"rate": ("%",), "money": ("元",)}
+
+
+def kind_fits(kind: str, unit: str) -> bool:
+    """Whether a value in this unit can be a quantity of this kind (unknown kinds fit anything)."""
+    if kind in KIND_UNITS:
+        return unit in KIND_UNITS[kind]
+    if kind in ("count", "people"):
+        return not any(unit in units for units in KIND_UNITS.values())
+    return True
