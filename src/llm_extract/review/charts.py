@@ -46,6 +46,7 @@ def value_bars(points: list[Point]) -> Markup:
         css = "bar conflict" if p.conflicts else "bar"
         out.append(f'<a class="point" href="{escape(href)}" data-doc="{p.doc_id}" data-uid="{escape(p.uid)}">'
                    f'<title>{escape(title)}</title>'
+                   f'<rect class="hit" x="0" y="{y}" width="{width}" height="{ROW}"></rect>'  # the whole row is the link
                    f'<text class="label" x="{LABEL - 6}" y="{y + 15}" text-anchor="end">{escape(_label(p.label))}</text>'
                    f'<rect class="{css}" x="{LABEL}" y="{y + 3}" width="{length:.1f}" height="{ROW - 6}"></rect>')
         if p.value_max is not None and top > 0:  # a range: its upper end drawn lighter
