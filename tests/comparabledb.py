@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm_extract.numbers import find_quantities
-from llm_extract.schemas import Extraction, MetricRecord, ProblemRecord, ReportMeta, SectionRecord
+from llm_extract.schemas import (
+    Extraction,
+    MetricRecord,
+    ProblemRecord,
+    ReportMeta,
+    SectionRecord,
+)
 from llm_extract.store import Store
 
 

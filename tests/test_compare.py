@@ -20,7 +20,7 @@ def db(tmp_path):
 def test_points_are_first_mentions_with_conflicts(db):
     with Store(db, read_only=True) as store:
         points = compare.points(store, "disputes.reconsideration_cases")
-        stated = dict((ind.id, n) for ind, n in compare.stated(store))
+        stated = {ind.id: n for ind, n in compare.stated(store)}
         spreads = {s.label: s.counts for s in compare.spreads(store, "problems")}
     assert [(p.label, p.value, p.conflicts, p.quote) for p in points] == [
         ("乙县人民政府 2023", 40.0, 0, "办理行政复议案件40件"),

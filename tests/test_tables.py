@@ -18,7 +18,13 @@ from llm_extract.errors import ReviewError, StoreError
 from llm_extract.review import decisions, goldexport
 from llm_extract.review.decisions import DecisionIn, ItemKey
 from llm_extract.store import MIGRATIONS, Store
-from llm_extract.tables import choose_indicators, indicator_table, open_for_tables, output_format, write_table
+from llm_extract.tables import (
+    choose_indicators,
+    indicator_table,
+    open_for_tables,
+    output_format,
+    write_table,
+)
 from tests import comparabledb
 from tests.clihelp import cli
 
@@ -142,7 +148,7 @@ def test_write_refuses_the_database_and_existing_files(db, tmp_path):
     assert target.read_text(encoding="utf-8") == "keep me"
     written = write_table(db, target, "csv", RECONSIDERATION, replace=True)
     assert written.rows == 4
-    assert list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"))))[0][-2:] == \
+    assert next(iter(csv.reader(io.StringIO(target.read_text(encoding="utf-8")))))[-2:] == \
         [RECONSIDERATION, RECONSIDERATION + "__conflicts"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".t.csv")] == []  # no temporary left
 

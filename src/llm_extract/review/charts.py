@@ -36,8 +36,8 @@ def value_bars(points: list[Point]) -> Markup:
     top = max((p.value_max or p.value for p in shown), default=0.0)
     height = ROW * len(shown) + 8
     width = LABEL + PLOT + TAIL
-    out = [f'<svg class="chart bars" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="values by document">']
+    out = [(f'<svg class="chart bars" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="values by document">')]
     for i, p in enumerate(shown):
         y = 4 + i * ROW
         length = 0.0 if top <= 0 else max(1.0, PLOT * max(p.value, 0.0) / top)
@@ -66,8 +66,8 @@ def area_bars(spreads: list[Spread]) -> Markup:
     order = area_order()
     height = ROW * len(shown) + 8
     width = LABEL + PLOT + TAIL
-    out = [f'<svg class="chart areas" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="items by area per document">']
+    out = [(f'<svg class="chart areas" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="items by area per document">')]
     for i, s in enumerate(shown):
         y = 4 + i * ROW
         out.append(f'<a href="/doc/{s.doc_id}"><text class="label" x="{LABEL - 6}" y="{y + 15}" '
