@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from llm_extract.indicator_ids import indicators
 from llm_extract.review.app import ReviewServer
 from llm_extract.store import Store
 from tests import browser, comparabledb
@@ -91,7 +92,8 @@ def test_compare_an_indicator_across_reports_in_the_browser(chromium, served):
     page.wait_for_selector("#text mark.selected")
     assert page.eval_on_selector_all("#text mark.selected", "els => els.map(e => e.textContent).join('')") == \
         "全年受理行政复议案件15件"
-    assert page.eval_on_selector("li.item.selected .indicator", "el => el.textContent") == "行政复议案件"
+    assert page.eval_on_selector("li.item.selected .indicator", "el => el.textContent") == \
+        indicators()[RECONSIDERATION].label
 
     # In the 2022 report: the reviewer takes the indicator off the 12 and gives it to the
     # sub-unit's 3 (choosing the indicator in the editor chooses its area).
