@@ -251,6 +251,83 @@ def export(
         out.print(str(path), highlight=False, markup=False)
 
 
+class TableFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    parquet = "parquet"
+    json = "json"
+
+
+@app.command("table")
+def table_command(
+    db: DbOption = Path("llm_extract.duckdb"),
+    format: Annotated[Optional[TableFormat], typer.Option(
+        "--format", help="table (printed), csv, parquet or json [default: table; with -o, from its suffix].")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to this file instead of printing.")] = None,
+    indicators: Annotated[Optional[str], typer.Option(
+        "--indicators", help="Comma-separated indicator ids, e.g. disputes.reconsideration_cases,disputes.mediated "
+        "[default: every indicator some report states].")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Write over an existing output file.")] = False,
+    wait: WaitOption = None,
+) -> None:
+    """One row per document (doc_id, path, issuer, issuer_level, county, township, year) and one
+    column per indicator, from the reviewed metrics (view indicator_values).
+
+    A report that states an indicator more than once: the first mention in reading order is the
+    value, and the other mentions with a different value are counted in <indicator>__conflicts
+    (never summed). See them with:
+    llm-extract sql "SELECT * FROM indicator_values WHERE doc_id = '…' AND indicator = '…'"
+    """
+    from llm_extract.store.tables import indicator_table, open_for_tables, output_format, write_table
+
+    try:
+        fmt = output_format(format.value if format else None, output)
+        if output is not None:
+            written = write_table(db, output, fmt, indicators, replace=replace, wait=wait)
+            err.print(f"{written.rows} documents × {len(written.indicators)} indicators written to {shown(written.path)}",
+                      highlight=False, markup=False)
+            return
+        with open_for_tables(db, wait) as store:
+            result = indicator_table(store, indicators)
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
+    if fmt == "json":
+        sys.stdout.write(json_rows(result.columns, result.rows))
+    elif fmt == "csv":
+        sys.stdout.write(csv_rows(result.columns, result.rows))
+    else:
+        _print_indicator_table(result.columns, result.rows)
+    if not result.indicators:
+        err.print("no reviewed metric has an indicator yet", highlight=False, markup=False)
+
+
+def _print_indicator_table(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Printed for a person: the path as its file name, values as %g, and a conflicts column only
+    where some report has a conflict (the files always have every column)."""
+    from llm_extract.store.tables import CONFLICTS
+
+    keep = [i for i, c in enumerate(columns) if c not in ("doc_id",)
+            and not (c.endswith(CONFLICTS) and not any(row[i] for row in rows))]
+    table = Table()
+    for i in keep:
+        table.add_column(Text(columns[i].replace(CONFLICTS, " conflicts")), no_wrap=True)
+
+    def cell(name: str, value: Any) -> str:
+        if value is None:
+            return ""
+        if name == "path":
+            return Path(str(value)).name
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    for row in rows:
+        table.add_row(*(Text(cell(columns[i], row[i])) for i in keep))
+    # One line per document even when that is wider than the terminal (scroll, or pipe to less -S):
+    # a table folded into columns of three characters cannot be read.
+    width = Console(width=100_000).measure(table).maximum
+    Console(width=max(width, out.width), soft_wrap=False).print(table, crop=False)
+
+
 @app.command()
 def show(
     doc: Annotated[str, typer.Argument(help="A doc_id (or its prefix) or a file name.")],

@@ -40,7 +40,7 @@ from llm_extract.errors import LlmExtractError, ReviewError, StoreError
 from llm_extract.propose.names import code_name
 from llm_extract.propose.numbers import find_quantities
 from llm_extract.store.database import Store
-from llm_extract.review import decisions, queue
+from llm_extract.review import charts, compare, decisions, queue
 from llm_extract.review.decisions import DecisionIn, DocReview
 from llm_extract.review.render import HERE, environment
 from llm_extract.review.view import SHORTCUTS, view_context
@@ -61,6 +61,7 @@ class ReviewApp:
             routes=[
                 Route("/", self.index),
                 Route("/doc/{doc_id}", self.document),
+                Route("/compare", self.compare),
                 Route("/api/doc/{doc_id}/parse", self.parse),
                 Route("/api/doc/{doc_id}/decide", self.decide, methods=["POST"]),
                 Route("/api/doc/{doc_id}/accept-rest", self.accept_rest, methods=["POST"]),
@@ -83,6 +84,28 @@ class ReviewApp:
         following = docs[at + 1] if 0 <= at < len(docs) - 1 else None
         return self._page("doc.html", **view_context(review), token=self.token, reviewer=self.reviewer,
                           shortcuts=SHORTCUTS, next_doc=following, inline_css=None, inline_js=None)
+
+    def compare(self, request: Request) -> Response:
+        """One indicator across documents (sorted bars, each linked to its quote) and every
+        document's items by area (stacked bars). ?indicator=ID&what=metrics|problems"""
+        asked = request.query_params.get("what", "metrics")
+        if asked not in ("metrics", "problems"):
+            raise ReviewError("what is metrics or problems")
+        what: compare.What = "problems" if asked == "problems" else "metrics"
+        with self.lock, Store(self.db, read_only=True, wait=self.wait) as store:
+            choices = compare.stated(store)
+            ids = [ind.id for ind, _ in choices]
+            most = max(choices, key=lambda pair: pair[1], default=None)  # first in catalogue order on a tie
+            chosen = request.query_params.get("indicator") or (most[0].id if most and most[1] else "")
+            if chosen and chosen not in ids:
+                raise ReviewError(f"unknown indicator {chosen!r}: choose one from the list")
+            points = compare.points(store, chosen) if chosen else []
+            spreads = compare.spreads(store, what)
+        current = next((ind for ind, _ in choices if ind.id == chosen), None)
+        return self._page("compare.html", choices=choices, chosen=current, points=points,
+                          value_svg=charts.value_bars(points), area_svg=charts.area_bars(spreads),
+                          spreads=spreads, what=what, areas=compare.area_order(), max_rows=charts.MAX_ROWS,
+                          reviewer=self.reviewer)
 
     # --- reading API ----------------------------------------------------------------------------
     def parse(self, request: Request) -> Response:

@@ -3,7 +3,9 @@ own rules, and appended to `reviews` through Store. No web code here (the app is
 
 The rules are extraction's: a quote is the document's characters at its offsets (cut here from
 the stored text, never taken from the page), a metric's value, range, unit and approx are what the
-number parser reads from its quote, and names and categories are free within the schema.
+number parser reads from its quote, and names and categories are free within the schema. An
+area is one of the 13 of the national framework; an indicator is a catalogue id whose area is the
+item's and whose kind fits the value's unit (a rate is in %, money in 元).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from llm_extract.errors import ReviewError
+from llm_extract.label.indicator_ids import AREAS, indicators, kind_fits
 from llm_extract.propose.lexicon import UNIT_ALIASES
 from llm_extract.propose.numbers import Quantity, find_quantities, values_equal
-from llm_extract.schemas import MetricCategory, ProblemCategory
+from llm_extract.schemas import Area, MetricCategory, ProblemCategory
 from llm_extract.store.database import Store, now
 
 Kind = Literal["metric", "problem"]
@@ -86,8 +89,11 @@ class Change(_Strict):
     value: float | None = None
     unit: str | None = Field(default=None, max_length=10)
     approx: bool | None = None
+    area: Area | None = None
+    # A metric's indicator: an id, or null (sent explicitly) for "states no catalogue indicator".
+    indicator: str | None = Field(default=None, max_length=80)
 
-    _printable = field_validator("name", "summary", "unit")(_no_control)
+    _printable = field_validator("name", "summary", "unit", "indicator")(_no_control)
 
     @model_validator(mode="after")
     def _span(self) -> Change:
@@ -185,8 +191,10 @@ class DocReview:
 
 
 METRIC_FIELDS = ("name", "value", "value_max", "unit", "approx", "category", "quote", "char_start", "char_end",
-                 "section_id")
-PROBLEM_FIELDS = ("summary", "category", "quote", "char_start", "char_end", "section_id")
+                 "section_id", "area", "indicator")
+PROBLEM_FIELDS = ("summary", "category", "quote", "char_start", "char_end", "section_id", "area")
+# Who decided an extracted item's labels: shown on the page, never part of a decision.
+SOURCES = {"metric": ("label_source", "area_source", "indicator_source"), "problem": ("area_source",)}
 
 
 def fields_of(kind: Kind, row: dict[str, Any]) -> dict[str, Any]:
@@ -209,7 +217,7 @@ def load(store: Store, doc_id: str) -> DocReview:
         for row in store.query(f"SELECT * FROM {table} WHERE doc_id = ? ORDER BY char_start, {id_column}", [doc_id]):
             key = ItemKey(kind=kind, char_start=row["char_start"], char_end=row["char_end"],
                           value=row["value"] if kind == "metric" else None)
-            original = fields_of(kind, row) | ({"label_source": row["label_source"]} if kind == "metric" else {})
+            original = fields_of(kind, row) | {k: row.get(k) for k in SOURCES[kind]}
             items.append(_decided(key, row[id_column], original, latest.pop(key.as_tuple(), None)))
     for review in latest.values():  # keys no extracted item has: added items (others no longer apply)
         if review["added"]:
@@ -226,6 +234,9 @@ def _decided(key: ItemKey, item_id: int | None, original: dict[str, Any] | None,
         return Item(key, item_id, original, dict(original), "unreviewed")
     after = json.loads(review["after"]) if review["after"] else None
     before = json.loads(review["before"]) if review["before"] else None
+    if after is not None and original is not None:
+        # A decision written before areas and indicators existed leaves them as extracted.
+        after = {k: original.get(k) for k in ("area", "indicator") if k in original and k not in after} | after
     decision: State = review["decision"]
     if decision in ("correct", "add") and after is not None:
         current = after
@@ -280,7 +291,7 @@ def _review_row(review: DocReview, request: DecisionIn) -> dict[str, Any]:
         return _row(item.key, item, "reject", item.current, None)
     assert request.change is not None
     after = _apply(review, item.kind, item, request.change)
-    if after == item.current:
+    if after == {k: item.current.get(k) for k in after}:  # the page's sources are not fields
         raise ReviewError("the correction changes nothing; accept the item instead (a)")
     new_key = _key_of(item.kind, after)
     other = review.find(new_key)
@@ -326,14 +337,50 @@ def _apply(review: DocReview, kind: Kind, item: Item | None, change: Change) -> 
             raise ReviewError("a metric needs a name")
         after |= {"name": name, "value": quantity.value, "value_max": quantity.value_max, "unit": quantity.unit,
                   "approx": quantity.approx, "category": _category(change.category, current, METRIC_CATEGORIES)}
+        after["area"], after["indicator"] = _area_and_indicator(change, current, quantity.unit)
         return {k: after[k] for k in METRIC_FIELDS}
     summary = change.summary if change.summary is not None else current.get("summary")
     if not summary:
         raise ReviewError("a problem needs a summary")
     if change.value is not None or change.unit is not None or change.approx is not None:
         raise ReviewError("a problem has no value, unit or approx")
-    after |= {"summary": summary, "category": _category(change.category, current, PROBLEM_CATEGORIES)}
+    if "indicator" in change.model_fields_set:
+        raise ReviewError("a problem has no indicator (only metrics state quantities)")
+    after |= {"summary": summary, "category": _category(change.category, current, PROBLEM_CATEGORIES),
+              "area": _area(change, current)}
     return {k: after[k] for k in PROBLEM_FIELDS}
+
+
+def _area(change: Change, current: dict[str, Any]) -> str | None:
+    """The item's area after the change: one of the 13 (pydantic checked the name), or still
+    undecided (NULL) when it was and the reviewer did not choose."""
+    if "area" not in change.model_fields_set:
+        return current.get("area")
+    if change.area is None:
+        raise ReviewError(f"choose an area: {', '.join(AREAS)} (other when none fits)")
+    return change.area
+
+
+def _area_and_indicator(change: Change, current: dict[str, Any], unit: str) -> tuple[str | None, str | None]:
+    """A metric's area and indicator after the change. An indicator must be a catalogue id, of
+    the item's area (an item without an area takes the indicator's), and of a kind the value's
+    unit fits; ReviewError saying which of these fails."""
+    area = _area(change, current)
+    indicator = change.indicator if "indicator" in change.model_fields_set else current.get("indicator")
+    if indicator is None:
+        return area, None
+    known = indicators().get(indicator)
+    if known is None:
+        raise ReviewError(f"unknown indicator {indicator!r}; choose one of the list or none")
+    if area is None:
+        area = known.area
+    elif area != known.area:
+        raise ReviewError(f"{indicator} ({known.label}) is an indicator of {known.area}, not {area}: "
+                          "change the area or choose another indicator (or none)")
+    if not kind_fits(known.kind, unit):
+        raise ReviewError(f"{indicator} ({known.label}) counts {known.kind}, which a value in {unit!r} is not; "
+                          "choose another indicator (or none)")
+    return area, indicator
 
 
 def _category(given: str | None, current: dict[str, Any], allowed: tuple[str, ...]) -> str:

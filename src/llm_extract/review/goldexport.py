@@ -89,8 +89,9 @@ def _gold_document(store: Store, doc_id: str, name: str) -> GoldDocument:
         sections=[GoldSection(number=s["number"], title=s["title"], level=s["level"], category=s["category"],
                               char_start=s["char_start"]) for s in sections],
         metrics=[GoldMetric(quote=m["quote"], char_start=m["char_start"], name=m["name"], value=m["value"],
-                            value_max=m["value_max"], unit=m["unit"], approx=m["approx"], category=m["category"])
+                            value_max=m["value_max"], unit=m["unit"], approx=m["approx"], category=m["category"],
+                            area=m["area"], indicator=m["indicator"])
                  for m in metrics],
         problems=[GoldProblem(quote=p["quote"], char_start=p["char_start"], summary=p["summary"],
-                              category=p["category"]) for p in problems],
+                              category=p["category"], area=p["area"]) for p in problems],
     )

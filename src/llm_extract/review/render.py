@@ -45,8 +45,9 @@ def marks_of(items: list[Item]) -> list[Mark]:
 def item_title(item: Item) -> str:
     c = item.current
     if item.kind == "metric":
-        return f"{c.get('name')} = {value_text(c)} · {c.get('category')} · {item.state}"
-    return f"{c.get('summary')} · {c.get('category')} · {item.state}"
+        return (f"{c.get('name')} = {value_text(c)} · {c.get('category')} · {c.get('area') or 'no area'}"
+                f" · {c.get('indicator') or 'no indicator'} · {item.state}")
+    return f"{c.get('summary')} · {c.get('category')} · {c.get('area') or 'no area'} · {item.state}"
 
 
 def value_text(fields: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from llm_extract.label.indicator_ids import AREAS, indicators
 from llm_extract.review import decisions, queue
 from llm_extract.review.decisions import DocReview
 from llm_extract.review.render import document_html, section_tree
@@ -28,7 +29,14 @@ def view_context(review: DocReview) -> dict[str, Any]:
             "sections": section_tree(review.sections), "text_html": document_html(review),
             "progress": {"decided": decided, "total": len(items), "needs_eyes": queue.needs_eyes(review)},
             "flag_text": queue.FLAG_TEXT, "metric_categories": decisions.METRIC_CATEGORIES,
-            "problem_categories": decisions.PROBLEM_CATEGORIES}
+            "problem_categories": decisions.PROBLEM_CATEGORIES, "areas": AREAS,
+            "indicator_groups": _indicator_groups(), "indicator_labels": {i.id: i.label for i in indicators().values()}}
+
+
+def _indicator_groups() -> list[tuple[str, list[Any]]]:
+    """The editor's indicator choices, grouped by area in the areas' order."""
+    listed = list(indicators().values())
+    return [(area, [i for i in listed if i.area == area]) for area in AREAS if any(i.area == area for i in listed)]
 
 
 def _script_json(data: Any) -> Markup:

@@ -22,7 +22,7 @@ from llm_extract.store import dbfile
 from llm_extract.errors import StoreError
 from llm_extract.propose.ground import is_grounded
 from llm_extract.store.readonly import reading_statement
-from llm_extract.store.reviewsql import REVIEWS_SQL
+from llm_extract.store.reviewsql import AREAS_SQL, REVIEWS_SQL
 from llm_extract.schemas import Extraction, MetricRecord, PageRecord, ProblemRecord, ReportMeta, SectionRecord
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -111,16 +111,10 @@ MIGRATIONS: list[tuple[str, str]] = [
     # re-extraction renumbers: a review applies again whenever an item with the same key comes back.
     # The latest decision per key wins (review_id grows); the *_reviewed views apply it.
     ("008_reviews", REVIEWS_SQL),
-    # The comparable labels: the area of the national framework for every metric and problem, the
-    # catalogue indicator of a metric (NULL: not one of its quantities), and who decided each.
-    ("009_areas_and_indicators", """
-        ALTER TABLE metrics ADD COLUMN area VARCHAR;
-        ALTER TABLE metrics ADD COLUMN area_source VARCHAR;
-        ALTER TABLE metrics ADD COLUMN indicator VARCHAR;
-        ALTER TABLE metrics ADD COLUMN indicator_source VARCHAR;
-        ALTER TABLE problems ADD COLUMN area VARCHAR;
-        ALTER TABLE problems ADD COLUMN area_source VARCHAR;
-    """),
+    # Comparable labels: the area of the national framework of every metric and problem, the
+    # catalogue indicator a metric states (NULL: none), who decided each; the reviewed views
+    # again with them, and `indicator_values` over them (see reviewsql.AREAS_SQL).
+    ("009_areas_and_indicators", AREAS_SQL),
 ]
 # Every table with a doc_id column: what replacing or forgetting a document deletes from.
 DOCUMENT_TABLES = ("metrics", "problems", "sections", "pages", "documents")

@@ -10,7 +10,14 @@
 document.addEventListener("DOMContentLoaded", () => {
   if (document.body.classList.contains("index")) return indexPage();
   if (document.body.classList.contains("document")) return documentPage();
+  if (document.body.classList.contains("compare")) return comparePage();
 });
+
+function comparePage() {
+  // Choosing an indicator shows it (the form's button does the same without a script).
+  const pick = document.getElementById("indicator");
+  if (pick) pick.addEventListener("change", () => pick.form.submit());
+}
 
 function indexPage() {
   const rows = [...document.querySelectorAll("#docs tr.doc")];
@@ -217,6 +224,8 @@ function documentPage() {
     document.getElementById("editor-quote").textContent = data.quote;
     const f = editor.elements;
     const current = item ? item.current : null;
+    f.area.value = current && current.area ? current.area : "";
+    f.indicator.value = current && current.indicator ? current.indicator : "";
     if (kind === "metric") {
       f.name.value = current ? current.name : data.name;
       f.metric_category.value = current ? current.category : data.category;
@@ -256,6 +265,8 @@ function documentPage() {
     if (editing.kind === "metric") {
       if (f.name.value.trim() !== cur.name) change.name = f.name.value.trim();
       if (f.metric_category.value !== cur.category) change.category = f.metric_category.value;
+      const indicator = f.indicator.value || null;
+      if (indicator !== (cur.indicator || null)) change.indicator = indicator;
       const reading = editing.readings[Number(f.reading.value)];
       if (reading && (reading.value !== cur.value || reading.unit !== cur.unit || reading.approx !== cur.approx)) {
         change.value = reading.value; change.unit = reading.unit; change.approx = reading.approx;
@@ -264,6 +275,7 @@ function documentPage() {
       if (f.summary.value.trim() !== cur.summary) change.summary = f.summary.value.trim();
       if (f.problem_category.value !== cur.category) change.category = f.problem_category.value;
     }
+    if (f.area.value && f.area.value !== cur.area) change.area = f.area.value;
     if (editing.span[0] !== cur.char_start || editing.span[1] !== cur.char_end) {
       change.char_start = editing.span[0]; change.char_end = editing.span[1];
     }
@@ -281,6 +293,11 @@ function documentPage() {
   }
 
   if (token) {
+    // An indicator belongs to one area: choosing it chooses its area (the server checks both).
+    editor.elements.indicator.addEventListener("change", () => {
+      const option = editor.elements.indicator.selectedOptions[0];
+      if (option && option.dataset.area) editor.elements.area.value = option.dataset.area;
+    });
     editor.addEventListener("submit", saveEditor);
     document.getElementById("editor-cancel").addEventListener("click", closeEditor);
     document.getElementById("editor-span").addEventListener("click", spanFromSelection);
@@ -306,6 +323,9 @@ function documentPage() {
     if (action) { e.preventDefault(); action(); }
   });
 
+  // A link from the compare page names its item: #item=UID selects it and scrolls to its quote.
+  const wanted = decodeURIComponent(location.hash.replace(/^#item=/, ""));
+  if (location.hash.startsWith("#item=") && byUid().has(wanted)) { select(wanted, true, true); return; }
   const first = order()[0];
   if (first) select(first, false, false);
 }
