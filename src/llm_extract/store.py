@@ -22,6 +22,7 @@ from . import dbfile
 from .errors import StoreError
 from .ground import is_grounded
 from .readonly import reading_statement
+from .checksql import CHECKS_SQL
 from .reviewsql import REVIEWS_SQL
 from .schemas import Extraction, MetricRecord, PageRecord, ProblemRecord, ReportMeta, SectionRecord
 
@@ -111,9 +112,13 @@ MIGRATIONS: list[tuple[str, str]] = [
     # re-extraction renumbers: a review applies again whenever an item with the same key comes back.
     # The latest decision per key wins (review_id grows); the *_reviewed views apply it.
     ("008_reviews", REVIEWS_SQL),
+    # Consistency and completeness findings (llm-extract checks; see the checks package and
+    # checksql). The comparable labels are added here only if the migration that introduces them
+    # has not run (IF NOT EXISTS: a no-op after it), because the checks read metrics.indicator.
+    ("011_checks", CHECKS_SQL),
 ]
 # Every table with a doc_id column: what replacing or forgetting a document deletes from.
-DOCUMENT_TABLES = ("metrics", "problems", "sections", "pages", "documents")
+DOCUMENT_TABLES = ("metrics", "problems", "sections", "pages", "checks", "documents")
 
 Method = TypeVar("Method", bound=Callable[..., Any])
 
