@@ -23,6 +23,7 @@ from .errors import StoreError
 from .ground import is_grounded
 from .readonly import reading_statement
 from .checksql import CHECKS_SQL
+from .checkstore import write_document_findings
 from .reviewsql import REVIEWS_SQL
 from .schemas import Extraction, MetricRecord, PageRecord, ProblemRecord, ReportMeta, SectionRecord
 
@@ -291,6 +292,7 @@ class Store:
             township = {"township": meta.township}
             self._insert("metrics", doc_id, [m.model_dump(mode="json") | township for m in extraction.metrics])
             self._insert("problems", doc_id, [p.model_dump(mode="json") | township for p in extraction.problems])
+            write_document_findings(self, extraction)  # its own checks; the series when the run ends
 
     def _insert(self, table: str, doc_id: str, rows: list[dict[str, Any]]) -> None:
         if not rows:

@@ -9,22 +9,20 @@ numbers it names are grounded, and the finding is about what the report says.
 
 from __future__ import annotations
 
+from ..schemas import Extraction
 from .consistency import consistency_findings
 from .finding import SEVERITIES, Finding
 from .required import PARTS, Completeness, completeness, completeness_findings
-from .series import SeriesDoc, issuer_key, series_findings
+from .series import SeriesDoc, group_series, issuer_key, series_findings
 
 __all__ = [
     "PARTS", "SEVERITIES", "Completeness", "Finding", "SeriesDoc", "completeness", "completeness_findings",
-    "consistency_findings", "document_findings", "issuer_key", "series_findings",
+    "consistency_findings", "document_findings", "group_series", "issuer_key", "series_findings",
 ]
 
 
-def document_findings(extraction: object) -> list[Finding]:
+def document_findings(extraction: Extraction) -> list[Finding]:
     """Every finding about one report on its own: consistency, then completeness."""
-    from ..schemas import Extraction
-
-    assert isinstance(extraction, Extraction)
     found = consistency_findings(extraction.text, extraction.metrics)
     found += completeness_findings(completeness(extraction), extraction.meta.year)
     return found

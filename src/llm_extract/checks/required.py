@@ -23,10 +23,10 @@ from .finding import Finding
 Part = Literal["measures", "shortcomings", "leaders", "plans"]
 PARTS: tuple[Part, ...] = ("measures", "shortcomings", "leaders", "plans")
 PART_TEXT = {
-    "measures": "the year's main measures and results (主要举措和成效)",
-    "shortcomings": "its shortcomings and their causes (存在的不足和原因)",
-    "leaders": "how the principal leaders fulfilled their duties as 第一责任人 (党政主要负责人履行推进法治建设第一责任人职责情况)",
-    "plans": "the next year's main plans (下一年度主要安排)",
+    "measures": "the year's measures and results (主要举措和成效)",
+    "shortcomings": "its shortcomings (存在的不足和原因)",
+    "leaders": "how the principal leaders fulfilled their 第一责任人 duties (主要负责人履职情况)",
+    "plans": "the next year's plans (下一年度主要安排)",
 }
 Source = Literal["category", "heading", "text"]
 DateStatus = Literal["on_time", "late", "undated", "year_unknown"]
@@ -204,12 +204,12 @@ def date_status(extraction: Extraction) -> tuple[DateStatus, date | None]:
 
 def completeness_findings(found: Completeness, year: int | None) -> list[Finding]:
     out = [Finding("missing_part", f"missing_part:{part}", "warning",
-                   f"the report does not state {PART_TEXT[part]}, a part the 2019 督察工作规定 requires")
+                   f"missing: {PART_TEXT[part]}, required by the 2019 督察工作规定")
            for part in found.missing]
     if found.causes is False:
         at = found.parts["shortcomings"].at
         out.append(Finding("causes_not_stated", "causes_not_stated", "info",
-                           "the shortcomings are stated without their causes (存在的不足和原因)",
+                           "shortcomings stated without their causes (不足的原因)",
                            char_start=at, char_end=at))
     if found.date_status == "late" and found.signed is not None and year is not None:
         out.append(Finding("late", "signature_date:late", "warning",
@@ -217,5 +217,5 @@ def completeness_findings(found: Completeness, year: int | None) -> list[Finding
                            "was due by then"))
     elif found.date_status == "undated":
         out.append(Finding("undated", "signature_date:undated", "info",
-                           "no signature date: whether the report was on time cannot be told"))
+                           "no signature date: whether it was on time cannot be told"))
     return out

@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .. import checkstore
 from ..errors import ReviewError
 from ..lexicon import UNIT_ALIASES
 from ..numbers import Quantity, find_quantities, values_equal
@@ -176,6 +177,7 @@ class DocReview:
     doc: dict[str, Any]  # the documents row
     sections: list[dict[str, Any]]
     items: list[Item]
+    findings: list[dict[str, Any]] = field(default_factory=list)  # checks' findings, dismissed ones too
 
     @property
     def text(self) -> str:
@@ -221,7 +223,8 @@ def load(store: Store, doc_id: str) -> DocReview:
             key = ItemKey(kind=review["kind"], char_start=review["char_start"], char_end=review["char_end"],
                           value=review["value"])
             items.append(_decided(key, None, None, review))
-    return DocReview(doc=docs[0], sections=sections, items=items)
+    return DocReview(doc=docs[0], sections=sections, items=items,
+                     findings=checkstore.findings(store, doc_id, include_dismissed=True))
 
 
 def _decided(key: ItemKey, item_id: int | None, original: dict[str, Any] | None,
@@ -427,11 +430,15 @@ def section_at(sections: list[dict[str, Any]], offset: int) -> int | None:
 
 
 def documents(store: Store) -> list[dict[str, Any]]:
-    """Every document with its counts, for the list page, most in need of review first: undecided
-    items whose name fell back to code, then partial documents, then any undecided items."""
+    """Every document with its counts, for the list page, most in need of review first: open
+    findings of the checks, undecided items whose name fell back to code, then partial
+    documents, then any undecided items."""
     latest = "reviews_latest" if store.has_table("reviews_latest") else \
         "(SELECT NULL::VARCHAR doc_id, NULL::VARCHAR kind, NULL::INTEGER char_start, NULL::INTEGER char_end, " \
         "NULL::DOUBLE value, NULL::VARCHAR decision, NULL::BOOLEAN added WHERE false)"
+    # Documents with open findings come first: a contradiction is what most needs a reviewer.
+    open_findings = "(SELECT doc_id, count(*) AS n FROM findings WHERE NOT dismissed GROUP BY doc_id)" \
+        if store.has_table("findings") else "(SELECT NULL::VARCHAR doc_id, 0 AS n WHERE false)"
     return store.query(f"""
         WITH items AS (
             SELECT doc_id, 'metric' AS kind, char_start, char_end, value, label_source FROM metrics
@@ -453,7 +460,9 @@ def documents(store: Store) -> list[dict[str, Any]]:
                count(x.kind) FILTER (WHERE x.decision IS NULL AND x.label_source = 'fallback') AS fallbacks,
                count(x.kind) FILTER (WHERE x.decision = 'reject') AS rejected,
                count(x.kind) FILTER (WHERE x.decision = 'correct') AS corrected,
-               coalesce(any_value(a.n), 0) AS added
+               coalesce(any_value(a.n), 0) AS added,
+               coalesce(any_value(c.n), 0) AS findings
         FROM documents d LEFT JOIN decided x USING (doc_id) LEFT JOIN added a USING (doc_id)
+             LEFT JOIN {open_findings} c USING (doc_id)
         GROUP BY ALL)
-        ORDER BY fallbacks > 0 DESC, status = 'partial' DESC, unreviewed > 0 DESC, path""")
+        ORDER BY findings > 0 DESC, fallbacks > 0 DESC, status = 'partial' DESC, unreviewed > 0 DESC, path""")
