@@ -126,7 +126,7 @@ def _verb_pairs(counts: list[Mention]) -> Iterator[Pair]:
             whole_verb is None or (current is not None and whole_verb.group() == "受理" and current[1] != "受理"))
         if acts_as_part and part_verb is not None and current is not None and current[0].unit == m.unit:
             whole, _, obj = current
-            if _compatible(obj, _obj(m.lead, part_verb.end())):
+            if _compatible(obj, PART_RE.sub("", _obj(m.lead, part_verb.end()))):  # 整改完成45处: 完成 is no object
                 yield Pair(whole, m, "verb", part_verb.group())
             continue
         if whole_verb is not None and not acts_as_part:
