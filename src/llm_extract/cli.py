@@ -340,13 +340,14 @@ def checks(
     """
     import getpass
 
-    from .checkstore import completeness_table, decide_finding, findings
+    from .checkstore import FindingDecision, completeness_table, decide_finding, findings
     from .checkstore import recompute as recompute_all
     from .store import Store
 
     if dismiss and restore:
         raise _fail(_store_error("give --dismiss or --restore, not both"))
-    decision = ("dismiss", dismiss) if dismiss else ("restore", restore) if restore else None
+    decision: tuple[FindingDecision, str] | None = (
+        ("dismiss", dismiss) if dismiss else ("restore", restore) if restore else None)
     try:
         writing = recompute or decision is not None
         with Store(db, read_only=not writing, wait=wait) as store:
@@ -359,7 +360,7 @@ def checks(
             if decision is not None:
                 if doc_id is None:
                     raise _store_error(f"--{decision[0]} needs --doc: a check_id names a finding within its document")
-                decide_finding(store, doc_id, decision[1] or "", decision[0],  # type: ignore[arg-type]
+                decide_finding(store, doc_id, decision[1], decision[0],
                                reviewer if reviewer is not None else _os_user(getpass), reason)
                 err.print(f"{'dismissed' if decision[0] == 'dismiss' else 'restored'} {decision[1]}",
                           highlight=False, markup=False)

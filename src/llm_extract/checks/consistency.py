@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..schemas import MetricRecord
-from .finding import Finding, span_key
+from .finding import Finding, Severity, span_key
 from .mentions import Mention, between, cjk, mentions, shown, value_shown
 from .words import (
     BASE,
@@ -45,9 +45,9 @@ def consistency_findings(text: str, metrics: list[MetricRecord]) -> list[Finding
     return sorted(unique.values(), key=lambda f: (f.char_start or 0, f.check_id))
 
 
-def _finding(check: str, severity: str, message: str, items: list[Mention], key: str | None = None) -> Finding:
+def _finding(check: str, severity: Severity, message: str, items: list[Mention], key: str | None = None) -> Finding:
     spans = [m.span for m in items]
-    return Finding(check_name=check, check_id=f"{check}:{key or span_key(spans)}", severity=severity,  # type: ignore[arg-type]
+    return Finding(check_name=check, check_id=f"{check}:{key or span_key(spans)}", severity=severity,
                    message=message, metric_ids=tuple(m.id for m in items),
                    char_start=min(s for s, _ in spans), char_end=max(e for _, e in spans))
 

@@ -159,8 +159,10 @@ def _own_parts(s: SectionRecord) -> tuple[list[Part], Source]:
 def _top_with_part(s: SectionRecord, by_id: dict[int, SectionRecord]) -> SectionRecord | None:
     """The outermost section above or at s that heads a part."""
     chain = [s]
-    while chain[-1].parent_id is not None and chain[-1].parent_id in by_id and len(chain) < 10:
-        chain.append(by_id[chain[-1].parent_id])  # type: ignore[index]
+    parent = s.parent_id
+    while parent is not None and parent in by_id and len(chain) < 10:  # 10: a cycle in bad data ends
+        chain.append(by_id[parent])
+        parent = by_id[parent].parent_id
     for node in reversed(chain):
         if _own_parts(node)[0]:
             return node
