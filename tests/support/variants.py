@@ -67,3 +67,22 @@ def write_variants(folder: Path, n: int, seed: int = 0) -> list[Path]:
         path.write_text(text, encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def next_year(text: str, years: int, rng: random.Random, scale_at: tuple[int, ...] = (), factor: int = 10,
+              jitter: float = 0.2) -> str:
+    """The same issuer's report `years` later: every year moved by `years`, every count changed
+    by at most `jitter` (percentages kept, so no share passes 100%), and the numbers starting at
+    the offsets `scale_at` of the original text multiplied by `factor` (a jump a reviewer must see)."""
+
+    def redraw(match: re.Match[str]) -> str:
+        digits = match.group()
+        if YEAR.fullmatch(digits):
+            return str(int(digits) + years)
+        if match.start() in scale_at:
+            return str(int(digits) * factor)
+        if text[match.end():match.end() + 1] in ("%", "％", ".") or text[match.start() - 1:match.start()] == ".":
+            return digits
+        return str(max(1, round(int(digits) * rng.uniform(1 - jitter, 1 + jitter))))
+
+    return DIGITS.sub(redraw, text)

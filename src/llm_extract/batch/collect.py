@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from llm_extract.store.checkstore import refresh_series
 from llm_extract.config import Settings
 from llm_extract.store.dbfile import run_lock
 from llm_extract.ingest.documents import Document, load
@@ -126,6 +127,9 @@ def collect(results_paths: list[Path], settings: Settings, requests_path: Path, 
             with Writer(settings.db, wait=settings.lock_wait,
                         on_wait=lambda message: say("waiting", str(settings.db), message)) as writer:
                 _collect_all(docs, manifest, results, settings, prompts, reask, live_backend, writer, summary, say)
+            if summary.ok or summary.partial:  # as `run`: the series of the issuers of the stored documents
+                with _store(settings, say) as store:
+                    refresh_series(store, [d.doc_id for d in docs])
             status = "aborted" if summary.aborted else "finished"
         finally:
             if docs:

@@ -334,13 +334,16 @@ def show(
     db: DbOption = Path("llm_extract.duckdb"),
     wait: WaitOption = None,
 ) -> None:
-    """Print one document's extraction as a tree: sections, metrics and problems."""
+    """Print one document's extraction as a tree: sections, metrics and problems; metrics that a
+    check names are marked ⚠, and the document's open findings are listed at the end."""
+    from llm_extract.store.checkstore import findings
     from llm_extract.store.database import Store
 
     try:
         with Store(db, read_only=True, wait=wait) as store:
             matches = store.find_documents(doc)
             extraction = store.load_extraction(matches[0][0]) if len(matches) == 1 else None
+            found = findings(store, extraction.doc_id) if extraction is not None else []
     except BaseException as exc:
         if (exit_ := _exit_for(exc)) is None:
             raise
@@ -364,13 +367,130 @@ def show(
         page = extraction.page_at(offset)  # for PDFs: the page the quote starts on
         return f"@{offset}" + (f" page {page}" if page is not None else "")
 
+    flagged: dict[int, list[str]] = {}
+    for f in found:
+        for metric_id in f["metric_ids"] or []:
+            flagged.setdefault(int(metric_id), []).append(f["check_name"])
     for m in extraction.metrics:
         value = f"{m.value:g}" + (f"-{m.value_max:g}" if m.value_max is not None else "")
+        mark = ("  ⚠ " + ", ".join(dict.fromkeys(flagged[m.metric_id])), "bold red") if m.metric_id in flagged else ""
         nodes.get(m.section_id, tree).add(Text.assemble(
-            (m.name, "cyan"), f" = {'~' if m.approx else ''}{value} {m.unit} ", (f"{m.category} «{m.quote}» {where(m.char_start)}", "dim")))
+            (m.name, "cyan"), f" = {'~' if m.approx else ''}{value} {m.unit} ", (f"{m.category} «{m.quote}» {where(m.char_start)}", "dim"),
+            mark))
     for p in extraction.problems:
         nodes.get(p.section_id, tree).add(Text.assemble(("问题", "yellow"), f" {p.summary} ", (f"{p.category} {where(p.char_start)}", "dim")))
+    if found:
+        branch = tree.add(Text(f"⚠ {len(found)} findings (llm-extract checks)", "bold red"))
+        for f in found:
+            branch.add(Text.assemble((f"{f['severity']} ", SEVERITY_STYLE.get(f["severity"], "")),
+                                     (f["check_name"], "bold"), f"  {f['message']}"))
     out.print(tree)
+
+
+SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "dim"}
+
+
+@app.command()
+def checks(
+    db: DbOption = Path("llm_extract.duckdb"),
+    doc: Annotated[Optional[str], typer.Option("--doc", help="Only this document (a doc_id prefix or a file name).")] = None,
+    format: Annotated[SqlFormat, typer.Option("--format", help="table: the completeness table and the findings; "
+                                              "csv / json: the findings, one row each.")] = SqlFormat.table,
+    all_: Annotated[bool, typer.Option("--all", help="Also list findings a reviewer dismissed.")] = False,
+    dismiss: Annotated[Optional[str], typer.Option("--dismiss", metavar="CHECK_ID", help="Dismiss this finding of "
+                                                   "--doc (a review decision, kept across re-extraction).")] = None,
+    restore: Annotated[Optional[str], typer.Option("--restore", metavar="CHECK_ID", help="Undo a dismissal.")] = None,
+    reason: Annotated[Optional[str], typer.Option(help="Why, with --dismiss or --restore.")] = None,
+    reviewer: Annotated[Optional[str], typer.Option(help="Who decides [default: the OS user].")] = None,
+    recompute: Annotated[bool, typer.Option("--recompute", help="Run every check again over every stored "
+                                            "document and series (after upgrading llm-extract).")] = False,
+    wait: WaitOption = None,
+) -> None:
+    """Consistency and completeness findings: numbers that contradict each other, required parts
+    missing (2019 督察工作规定), late or undated reports, and jumps beyond ×5 across one issuer's years.
+
+    `run` computes them as it stores each document. Examples:
+
+      llm-extract checks                      # completeness table and open findings
+      llm-extract checks --format csv > findings.csv
+      llm-extract checks --doc 003_ --dismiss missing_part:leaders --reason "stated in 一(一)"
+    """
+    import getpass
+
+    from llm_extract.review.decisions import decide_finding
+    from llm_extract.store.checkstore import FindingDecision, completeness_table, findings
+    from llm_extract.store.checkstore import recompute as recompute_all
+    from llm_extract.store.database import Store
+
+    if dismiss and restore:
+        raise _fail(_store_error("give --dismiss or --restore, not both"))
+    decision: tuple[FindingDecision, str] | None = (
+        ("dismiss", dismiss) if dismiss else ("restore", restore) if restore else None)
+    try:
+        writing = recompute or decision is not None
+        with Store(db, read_only=not writing, wait=wait) as store:
+            doc_id = None
+            if doc is not None:
+                matches = store.find_documents(doc)
+                if len(matches) != 1:
+                    raise _store_error(f"{len(matches)} documents match {doc!r}; give more of the doc_id or file name")
+                doc_id = matches[0][0]
+            if decision is not None:
+                if doc_id is None:
+                    raise _store_error(f"--{decision[0]} needs --doc: a check_id names a finding within its document")
+                decide_finding(store, doc_id, decision[1], decision[0],
+                               reviewer if reviewer is not None else _os_user(getpass), reason)
+                err.print(f"{'dismissed' if decision[0] == 'dismiss' else 'restored'} {decision[1]}",
+                          highlight=False, markup=False)
+            if recompute:
+                n = recompute_all(store)
+                err.print(f"recomputed: {n} findings", highlight=False, markup=False)
+            rows = findings(store, doc_id, include_dismissed=all_)
+            table_rows = completeness_table(store) if format is SqlFormat.table else []
+    except BaseException as exc:
+        if (exit_ := _exit_for(exc)) is None:
+            raise
+        raise exit_ from None
+    columns = ["doc_id", "path", "issuer", "township", "year", "check_id", "check_name", "severity", "metric_ids",
+               "message", "char_start", "char_end", "other_doc_id", "dismissed", "review_reason", "reviewer"]
+    if format is SqlFormat.json:
+        sys.stdout.write(json_rows(columns, [tuple(r[c] for c in columns) for r in rows]))
+        return
+    if format is SqlFormat.csv:
+        sys.stdout.write(csv_rows(columns, [tuple(r[c] for c in columns) for r in rows]))
+        return
+    _print_completeness([r for r in table_rows if doc_id is None or r["doc_id"] == doc_id])
+    _print_findings(rows)
+
+
+def _print_completeness(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Required parts (2019 督察工作规定) and open findings")
+    for column in ("document", "issuer", "year", "measures", "shortcomings", "leaders", "plans", "date",
+                   "errors", "warnings", "info", "dismissed"):
+        table.add_column(column, overflow="fold")
+    mark = {True: Text("✓"), False: Text("✗", "red")}
+    for r in rows:
+        table.add_row(Text(Path(r["path"]).name), Text(r["issuer"] or "?"), str(r["year"] or "?"),
+                      *(mark[bool(r[p])] for p in ("measures", "shortcomings", "leaders", "plans")),
+                      Text(r["date"], "yellow" if r["date"] != "on time" else ""),
+                      str(r["errors"]), str(r["warnings"]), str(r["infos"]), str(r["dismissed"]))
+    out.print(table)
+
+
+def _print_findings(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        out.print("no open findings", highlight=False, markup=False)
+        return
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["severity"]] = counts.get(r["severity"], 0) + 1
+    table = Table(title="Findings: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    for column in ("severity", "document", "check_id", "message"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        severity = Text(r["severity"] + (" (dismissed)" if r["dismissed"] else ""), SEVERITY_STYLE.get(r["severity"], ""))
+        table.add_row(severity, Text(Path(r["path"]).name), Text(r["check_id"]), Text(r["message"]))
+    out.print(table)
 
 
 @app.command("eval")

@@ -74,6 +74,11 @@ def county_of(name: str) -> str | None:
     return None
 
 
+def without_prefecture(name: str) -> str:
+    """A body's name without the prefecture before its county ("固原市原州区…" → "原州区…")."""
+    return _PREFECTURE.sub("", name)
+
+
 def _county_prefix(name: str) -> re.Match[str] | None:
     """The county-level unit a name starts with, when something follows it and it is not an
     area below a county (片区, 社区 …)."""

@@ -19,10 +19,11 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from llm_extract.store import checkstore
 from llm_extract.errors import ReviewError
-from llm_extract.label.indicator_ids import AREAS, indicators, kind_fits
 from llm_extract.propose.lexicon import UNIT_ALIASES
 from llm_extract.propose.numbers import Quantity, find_quantities, values_equal
+from llm_extract.label.indicator_ids import AREAS, indicators, kind_fits
 from llm_extract.schemas import Area, MetricCategory, ProblemCategory
 from llm_extract.store.database import Store, now
 
@@ -177,6 +178,7 @@ class DocReview:
     doc: dict[str, Any]  # the documents row
     sections: list[dict[str, Any]]
     items: list[Item]
+    findings: list[dict[str, Any]] = field(default_factory=list)  # checks' findings, dismissed ones too
 
     @property
     def text(self) -> str:
@@ -224,7 +226,8 @@ def load(store: Store, doc_id: str) -> DocReview:
             key = ItemKey(kind=review["kind"], char_start=review["char_start"], char_end=review["char_end"],
                           value=review["value"])
             items.append(_decided(key, None, None, review))
-    return DocReview(doc=docs[0], sections=sections, items=items)
+    return DocReview(doc=docs[0], sections=sections, items=items,
+                     findings=checkstore.findings(store, doc_id, include_dismissed=True))
 
 
 def _decided(key: ItemKey, item_id: int | None, original: dict[str, Any] | None,
@@ -469,11 +472,15 @@ def section_at(sections: list[dict[str, Any]], offset: int) -> int | None:
 
 
 def documents(store: Store) -> list[dict[str, Any]]:
-    """Every document with its counts, for the list page, most in need of review first: undecided
-    items whose name fell back to code, then partial documents, then any undecided items."""
+    """Every document with its counts, for the list page, most in need of review first: open
+    findings of the checks, undecided items whose name fell back to code, then partial
+    documents, then any undecided items."""
     latest = "reviews_latest" if store.has_table("reviews_latest") else \
         "(SELECT NULL::VARCHAR doc_id, NULL::VARCHAR kind, NULL::INTEGER char_start, NULL::INTEGER char_end, " \
         "NULL::DOUBLE value, NULL::VARCHAR decision, NULL::BOOLEAN added WHERE false)"
+    # Documents with open findings come first: a contradiction is what most needs a reviewer.
+    open_findings = "(SELECT doc_id, count(*) AS n FROM findings WHERE NOT dismissed GROUP BY doc_id)" \
+        if store.has_table("findings") else "(SELECT NULL::VARCHAR doc_id, 0 AS n WHERE false)"
     return store.query(f"""
         WITH items AS (
             SELECT doc_id, 'metric' AS kind, char_start, char_end, value, label_source FROM metrics
@@ -495,7 +502,25 @@ def documents(store: Store) -> list[dict[str, Any]]:
                count(x.kind) FILTER (WHERE x.decision IS NULL AND x.label_source = 'fallback') AS fallbacks,
                count(x.kind) FILTER (WHERE x.decision = 'reject') AS rejected,
                count(x.kind) FILTER (WHERE x.decision = 'correct') AS corrected,
-               coalesce(any_value(a.n), 0) AS added
+               coalesce(any_value(a.n), 0) AS added,
+               coalesce(any_value(c.n), 0) AS findings
         FROM documents d LEFT JOIN decided x USING (doc_id) LEFT JOIN added a USING (doc_id)
+             LEFT JOIN {open_findings} c USING (doc_id)
         GROUP BY ALL)
-        ORDER BY fallbacks > 0 DESC, status = 'partial' DESC, unreviewed > 0 DESC, path""")
+        ORDER BY findings > 0 DESC, fallbacks > 0 DESC, status = 'partial' DESC, unreviewed > 0 DESC, path""")
+
+
+# --- a reviewer's decision ------------------------------------------------------------------------
+def decide_finding(store: Store, doc_id: str, check_id: str, decision: checkstore.FindingDecision, reviewer: str,
+                   reason: str | None = None) -> None:
+    """Dismiss a finding (or restore a dismissed one): appended to finding_reviews, keyed by the
+    finding's check_id, so it holds for the same finding after any re-extraction."""
+    reviewer = check_reviewer(reviewer)
+    if decision not in ("dismiss", "restore"):
+        raise ReviewError(f"a finding is dismissed or restored, not {decision!r}")
+    if reason is not None and (len(reason) > checkstore.MAX_REASON or any(ord(ch) < 32 for ch in reason)):
+        raise ReviewError(f"a reason is one line of at most {checkstore.MAX_REASON} characters")
+    if not store.query("SELECT 1 FROM checks WHERE doc_id = ? AND check_id = ?", [doc_id, check_id]):
+        raise ReviewError(f"no finding {check_id!r} in this document; `llm-extract checks` lists them")
+    store.con.execute("INSERT INTO finding_reviews (doc_id, check_id, decision, reason, reviewer, reviewed_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?)", [doc_id, check_id, decision, reason, reviewer, now()])

@@ -1,6 +1,7 @@
 """What most needs a reviewer's eyes, first. Pure functions over a loaded DocReview.
 
 Flags, in the order they are worked through:
+  check     an open finding of the checks names this number (a contradiction, a jump across years)
   fallback  the model's name failed its check against its own item and code's was stored
   disagree  the model named or categorised an item differently from what code reads in its words
   partial   the document's extraction is partial (a step failed: items may be missing)
@@ -15,8 +16,9 @@ from llm_extract.label.categories import settled_category
 from llm_extract.propose.names import code_name
 from llm_extract.review.decisions import DocReview, Item
 
-FLAGS = ("fallback", "disagree", "partial", "chinese")
+FLAGS = ("check", "fallback", "disagree", "partial", "chinese")
 FLAG_TEXT = {
+    "check": "a check names this number: see the findings",
     "fallback": "the model's name failed its check; code's name was stored",
     "disagree": "the model and code read this item differently",
     "partial": "the document's extraction is partial",
@@ -30,8 +32,11 @@ def flag(review: DocReview) -> None:
     text = review.text
     by_span = {(c.quote_start, c.quote_end): c for c in find_candidates(text)}
     partial = review.doc.get("status") == "partial"
+    checked = {int(i) for f in review.findings if not f["dismissed"] for i in f["metric_ids"] or []}
     for item in review.items:
         item.flags = _flags(text, item, by_span.get((item.key.char_start, item.key.char_end)), partial)
+        if item.kind == "metric" and item.item_id in checked:
+            item.flags.insert(0, "check")
     review.items.sort(key=_order)
 
 

@@ -28,7 +28,8 @@ def view_context(review: DocReview) -> dict[str, Any]:
             "items_data": [i.page_dict() for i in items], "items_json": _script_json([i.page_dict() for i in items]),
             "sections": section_tree(review.sections), "text_html": document_html(review),
             "progress": {"decided": decided, "total": len(items), "needs_eyes": queue.needs_eyes(review)},
-            "flag_text": queue.FLAG_TEXT, "metric_categories": decisions.METRIC_CATEGORIES,
+            "flag_text": queue.FLAG_TEXT, "findings": review.findings,
+            "metric_categories": decisions.METRIC_CATEGORIES,
             "problem_categories": decisions.PROBLEM_CATEGORIES, "areas": AREAS,
             "indicator_groups": _indicator_groups(), "indicator_labels": {i.id: i.label for i in indicators().values()}}
 

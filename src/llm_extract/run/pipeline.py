@@ -114,6 +114,8 @@ class RunSummary:
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
     aborted: str | None = None
+    saved: list[str] = field(default_factory=list)  # doc_ids stored by this run
+    series_findings: int = 0  # findings across years in the series of the documents saved
 
     @property
     def exit_code(self) -> int:
@@ -222,8 +224,20 @@ def run(paths: list[Path], settings: Settings, *, backend: BackendKind = "llm", 
         emit(Started(len(todo)))
         if todo:
             _extract_all(_loaded(todo, summary, emit), settings, backend, prompts, model_backend, summary, emit)
+            refresh_series_of(settings, summary, emit)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def refresh_series_of(settings: Settings, summary: RunSummary, emit: OnEvent) -> None:
+    """A new year of an issuer changes its series: recompute the findings across years of every
+    issuer a document of this run belongs to (each document's own checks were written with it)."""
+    if not summary.saved:
+        return
+    from llm_extract.store.checkstore import refresh_series
+
+    with _open_store(settings, emit) as store:
+        summary.series_findings = refresh_series(store, summary.saved)
 
 
 def _fail(summary: RunSummary, emit: OnEvent, path: str, reason: str) -> None:
@@ -430,6 +444,7 @@ def _finish_one(doc: Document, extracting: Callable[[], Extraction], writer: Wri
         summary.aborted = str(exc)
         return False
     (summary.partial if extraction.failed_steps else summary.ok).append(str(doc.path))
+    summary.saved.append(extraction.doc_id)
     summary.metrics += len(extraction.metrics)
     summary.problems += len(extraction.problems)
     summary.dropped += extraction.dropped

@@ -22,6 +22,8 @@ from llm_extract.store import dbfile
 from llm_extract.errors import StoreError
 from llm_extract.propose.ground import is_grounded
 from llm_extract.store.readonly import reading_statement
+from llm_extract.store.checksql import CHECKS_SQL
+from llm_extract.store.checkstore import write_document_findings
 from llm_extract.store.reviewsql import AREAS_SQL, REVIEWS_SQL
 from llm_extract.schemas import Extraction, MetricRecord, PageRecord, ProblemRecord, ReportMeta, SectionRecord
 
@@ -115,9 +117,12 @@ MIGRATIONS: list[tuple[str, str]] = [
     # catalogue indicator a metric states (NULL: none), who decided each; the reviewed views
     # again with them, and `indicator_values` over them (see reviewsql.AREAS_SQL).
     ("009_areas_and_indicators", AREAS_SQL),
+    # Consistency and completeness findings (llm-extract checks; see the checks package and
+    # checksql), and reviewers' dismissals of them.
+    ("010_checks", CHECKS_SQL),
 ]
 # Every table with a doc_id column: what replacing or forgetting a document deletes from.
-DOCUMENT_TABLES = ("metrics", "problems", "sections", "pages", "documents")
+DOCUMENT_TABLES = ("metrics", "problems", "sections", "pages", "checks", "documents")
 
 Method = TypeVar("Method", bound=Callable[..., Any])
 
@@ -290,6 +295,7 @@ class Store:
             township = {"township": meta.township}
             self._insert("metrics", doc_id, [m.model_dump(mode="json") | township for m in extraction.metrics])
             self._insert("problems", doc_id, [p.model_dump(mode="json") | township for p in extraction.problems])
+            write_document_findings(self, extraction)  # its own checks; the series when the run ends
 
     def _insert(self, table: str, doc_id: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
