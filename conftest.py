@@ -11,6 +11,11 @@ import pytest
 from tests.support.paths import REPORTS
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--scale-reports", default="1000",
+                     help="reports in tests/test_scale.py's corpus (CI runs 10000)")
+
+
 @pytest.fixture(scope="session")
 def reports_dir() -> Path:
     return REPORTS
