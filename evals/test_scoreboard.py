@@ -44,13 +44,6 @@ def test_every_item_is_grounded(board):
         assert result.flat()["grounding.rate"] == 1.0
 
 
-def test_misalignment_rate_is_reported_and_bounded(board):
-    """Model names that failed their own-item check fell back to code; few enough to matter."""
-    rate = board.results["llm"].flat()["labels.fallback_rate"]
-    assert rate is not None and rate <= 0.25
-    assert board.results["rules"].flat()["labels.fallback_rate"] == 0.0
-
-
 @pytest.mark.skipif(not os.environ.get("LLM_EXTRACT_JUDGE_BASE_URL"),
                     reason="GEval on problem summaries needs a judge model: set LLM_EXTRACT_JUDGE_BASE_URL "
                            "(and LLM_EXTRACT_JUDGE_MODEL, LLM_EXTRACT_JUDGE_API_KEY)")

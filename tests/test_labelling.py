@@ -16,6 +16,7 @@ from llm_extract.run.extract import extract_document, label_batch
 from llm_extract.label.labellers import LLMLabeller
 from llm_extract.run.pipeline import DocDone, Skipped, run
 from llm_extract.label.prompts import Prompts
+from llm_extract.propose.numbers import find_quantities
 from llm_extract.propose.proposals import metric_batches
 from llm_extract.store.database import Store
 from tests.support.paths import REPORTS, SMALL
@@ -169,12 +170,20 @@ def test_issuer_level_county_and_township_follow_from_the_issuer(tmp_path):
         "county_department", None, "某某县", "某某县司法局", 2023, "2024-01-08")
 
 
-def test_offsets_flow_from_code_and_every_quote_is_the_text_there(tmp_path):
+def test_every_stored_value_parses_from_its_own_quote_inside_its_section(tmp_path):
+    """Offsets come from code: each metric's quote holds exactly one quantity, the stored value,
+    and lies inside the section the metric is filed under."""
     labeller, _ = _labeller()
     doc = _doc(tmp_path)
     extraction = extract_document(doc, labeller)
-    for item in [*extraction.metrics, *extraction.problems]:
-        assert doc.text[item.char_start:item.char_end] == item.quote
+    sections = {s.section_id: s for s in extraction.sections}
+    assert extraction.metrics
+    for metric in extraction.metrics:
+        [quantity] = [q for q in find_quantities(metric.quote)]
+        assert (quantity.value, quantity.unit) == (metric.value, metric.unit), metric.quote
+        if metric.section_id is not None:
+            section = sections[metric.section_id]
+            assert section.char_start <= metric.char_start < metric.char_end <= section.char_end
 
 
 # --- the pipeline, offline --------------------------------------------------------------------
