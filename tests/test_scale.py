@@ -90,7 +90,7 @@ def first_run(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
 
 
 def test_every_report_is_stored_whole_with_bounded_memory(first_run: FirstRun) -> None:
-    folder, db, files, summary = first_run.folder, first_run.db, first_run.files, first_run.summary
+    db, files, summary = first_run.db, first_run.files, first_run.summary
     n = len(files)
     assert summary.exit_code == 0 and len(summary.ok) == n and not summary.failed
     assert first_run.peak_growth_mb < PEAK_GROWTH_MB, f"peak grew {first_run.peak_growth_mb:.0f} MB"
