@@ -89,11 +89,13 @@ def test_without_reasks_misaligned_names_fall_back_at_once(tmp_path):
     assert sum(n.source == "fallback" for n in names) == len(names) - 1
 
 
-def test_with_code_names_the_model_is_asked_only_for_categories_words_do_not_settle(tmp_path):
+def test_with_code_names_the_model_is_asked_only_for_what_words_do_not_settle(tmp_path):
     labeller, backend = _labeller(names="code")
     extraction = extract_document(_doc(tmp_path), labeller)
     asked = [items_shown(messages) for task, messages in backend.calls if task == "MetricCategories"]
-    assert asked == [["开展安全检查9次"]]  # 安全 (safety) and 检查 (enforcement): words do not settle it
+    # 安全 (safety) and 检查 (enforcement) leave the category open; 学法 and 培训 two indicators
+    # (collective sessions, training sessions); 网格员 no area's words at all.
+    assert asked == [["组织干部学法培训4场", "开展安全检查9次", "设置网格员30名"]]
     by_quote = {m.quote: m for m in extraction.metrics}
     assert by_quote["调解矛盾纠纷15起"].category == "disputes_petitions"  # settled by its words
     assert by_quote["举办讲座2期"].category == "study_training"
