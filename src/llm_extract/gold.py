@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .candidates import find_candidates
 from .numbers import find_quantities, values_equal
-from .schemas import IssuerLevel, MetricCategory, ProblemCategory, SectionCategory
+from .schemas import Area, IssuerLevel, MetricCategory, ProblemCategory, SectionCategory
 
 
 class _Strict(BaseModel):
@@ -34,6 +34,9 @@ class GoldMetric(_Strict):
     unit: str
     approx: bool
     category: MetricCategory
+    # Comparable labels (gold/GUIDE.md, "Areas and indicators"); None in files labelled before them.
+    area: Area | None = None
+    indicator: str | None = None  # an indicator id, or None: not one of its quantities for the whole body and year
 
     @property
     def char_end(self) -> int:
@@ -45,6 +48,7 @@ class GoldProblem(_Strict):
     char_start: int = Field(ge=0)
     summary: str
     category: ProblemCategory
+    area: Area | None = None
 
     @property
     def char_end(self) -> int:
