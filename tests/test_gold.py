@@ -3,6 +3,8 @@ number parser, and every count-like number in the reports is either labelled or 
 named rule of gold/GUIDE.md."""
 
 
+import re
+
 import pytest
 
 from llm_extract.candidates import find_candidates
@@ -67,3 +69,25 @@ def test_excluded_numbers_are_listed_with_their_reason(report_texts):
         print(*row)
     reasons = {reason.split(":")[0] for _, _, reason in excluded}
     assert {"name in quotation marks", "fixed name", "一X used as an article"} <= reasons
+
+
+def _guide_indicator_ids() -> set[str]:
+    guide = (GOLD / "GUIDE.md").read_text(encoding="utf-8")
+    return set(re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \| (?:count|people|money|rate) \|", guide, re.M))
+
+
+def test_the_guide_lists_the_indicators_it_labels_with():
+    ids = _guide_indicator_ids()
+    assert len(ids) >= 50
+    used = {m.indicator for g in GOLDS.values() for m in g.metrics if m.indicator is not None}
+    assert used <= ids, used - ids
+
+
+@pytest.mark.parametrize("name", sorted(GOLDS))
+def test_every_item_has_an_area_and_an_indicator_agrees_with_it(name):
+    gold = GOLDS[name]
+    assert all(item.area is not None for item in [*gold.metrics, *gold.problems])
+    for metric in gold.metrics:
+        if metric.indicator is not None:
+            prefix = metric.indicator.split(".")[0]
+            assert metric.area == {"functions": "functions_services"}.get(prefix, prefix), metric.quote
