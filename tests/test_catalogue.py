@@ -58,7 +58,8 @@ def test_the_kind_of_a_value_comes_from_its_unit(unit, kind):
 
 @pytest.mark.parametrize(("name", "clause", "unit", "area", "indicator"), [
     ("法治讲座", "为辖区中学生举办法治讲座5场", "场", "publicity", "publicity.events"),
-    ("防汛知识宣传", "围绕汛期开展防汛知识宣传8次", "次", "publicity", "publicity.events"),
+    ("防汛知识宣传", "围绕汛期开展防汛知识宣传8次", "次", "emergency", None),
+    ("宪法宣传", "开展宪法宣传活动8次", "次", "publicity", "publicity.events"),
     ("应急演练", "组织防汛应急演练3次", "次", "emergency", "emergency.drills"),
     ("行政复议案件", "全年办理行政复议案件7件", "件", "disputes", "disputes.reconsideration_cases"),
     ("行政诉讼案件", "应诉行政诉讼案件4件", "件", "disputes", "disputes.litigation_cases"),

@@ -35,6 +35,10 @@ class AreaDef:
     definition: str
     boundary: tuple[str, ...]
     cues: tuple[str, ...]
+    # Cues that say how the work was done, not what about (see areas.toml), and the words that
+    # keep such work in this area whatever else is named.
+    form_cues: tuple[str, ...] = ()
+    law_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,8 @@ def parse(areas_data: dict[str, object], indicators_data: dict[str, object]) -> 
         where = f"areas.toml area {row.get('id')!r}"
         areas.append(AreaDef(id=_area(row.get("id"), where), label=_text(row, "label", where),
                              chapter=_text(row, "chapter", where), definition=_text(row, "definition", where),
-                             boundary=_strings(row, "boundary", where), cues=_strings(row, "cues", where)))
+                             boundary=_strings(row, "boundary", where), cues=_strings(row, "cues", where),
+                             form_cues=_strings(row, "form_cues", where), law_words=_strings(row, "law_words", where)))
     if sorted(a.id for a in areas) != sorted(AREAS):
         raise CatalogueError(f"areas.toml must define each of {', '.join(AREAS)} exactly once")
     precedence = [Precedence(_area(r.get("winner"), "precedence"), _area(r.get("loser"), "precedence"),

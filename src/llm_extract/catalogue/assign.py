@@ -103,6 +103,20 @@ def _apply_precedence(owners: set[str], catalogue: Catalogue) -> set[str]:
     return owners - losers
 
 
+def _drop_forms(hits: list[_Hit], words: str, catalogue: Catalogue) -> list[_Hit]:
+    """Hits of an area whose every cue here only says how the work was done (宣传, 发放) give way
+    to another area's subject, unless the words name what keeps the work in its area (the law)."""
+    for area in catalogue.areas:
+        if not area.form_cues:
+            continue
+        own = [h for h in hits if h.owner == area.id]
+        others = [h for h in hits if h.owner != area.id]
+        if own and others and all(words[h.start:h.end] in area.form_cues for h in own) \
+                and not any(w in words for w in area.law_words):
+            hits = others
+    return hits
+
+
 def _decide(hits: list[_Hit], catalogue: Catalogue, head: str) -> tuple[str, set[str]]:
     owners = _apply_precedence({h.owner for h in hits}, catalogue)
     ranked = [h for h in hits if h.owner in owners]
@@ -122,6 +136,8 @@ def area_of(tiers: Sequence[str], catalogue: Catalogue | None = None, head: str 
     table = _area_table(catalogue)
     for words in tiers:
         hits = _hits(words, table)
+        if hits and table is _area_table(catalogue):
+            hits = _drop_forms(hits, words, catalogue)
         if hits:
             chosen, owners = _decide(hits, catalogue, head)
             for_whom = audience(audience_in or words, catalogue)
