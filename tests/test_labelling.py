@@ -34,7 +34,8 @@ def _doc(tmp_path: Path, text: str = TEXT):
 
 def _labeller(responder=plausible, reasks: int = 1, names="model") -> tuple[LLMLabeller, ScriptedBackend]:
     backend = ScriptedBackend(responder, max_reasks=reasks)
-    return LLMLabeller(backend, Prompts(), "scripted", reasks=reasks, names=names), backend
+    return LLMLabeller(backend, Prompts(), "scripted", reasks=reasks, names=names,
+                       asks=("category", "area", "indicator", "problem_area")), backend
 
 
 def _same_name_for_all(name: str):

@@ -56,9 +56,9 @@ class Settings(BaseSettings):
     names: Namer = Field(default="code", description="who names metrics: code (measured better than the "
                          "embedded model) or the model (each name checked against its own item)")
     model_labels: tuple[ModelLabel, ...] = Field(
-        default=("category", "area", "indicator", "problem_area"),
+        default=("category",),
         description="which labels the model chooses where code's words leave them open (JSON list, e.g. "
-        '\'["category"]\'); code decides the others. The default is what measured better than code alone')
+        '\'["category"]\'); code decides the others. The default asks only what measured better than code alone')
     temperature: float = 0.0
     # Embedded model.
     model_path: Path | None = Field(default=None, description="a GGUF to serve instead of the shipped one")
