@@ -1,7 +1,7 @@
 import pytest
 
 from llm_extract.propose.candidates import find_candidates
-from llm_extract.propose.proposals import heading_category, metric_batches, problem_items
+from llm_extract.label.proposals import heading_category, metric_batches, problem_items
 from llm_extract.propose.segment import segment
 
 

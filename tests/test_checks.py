@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from llm_extract.propose.candidates import find_candidates
+from llm_extract.propose.names import code_name
 from llm_extract.checks import completeness, consistency_findings, document_findings
 from llm_extract.checks.series import SeriesDoc, issuer_key
 from llm_extract.ingest.documents import load
@@ -20,11 +21,12 @@ from tests.support.paths import REPORTS
 
 
 def metrics_of(text: str) -> list[MetricRecord]:
-    """Every candidate quantity of text as a stored metric would be (quote = its clause)."""
+    """Every candidate quantity of text as a stored metric would be (quote = its clause, name =
+    code's name)."""
     out = []
     for i, c in enumerate(c for c in find_candidates(text) if not c.is_excluded):
         q = c.quantity
-        out.append(MetricRecord(metric_id=i, section_id=None, name="x", value=q.value, value_max=q.value_max,
+        out.append(MetricRecord(metric_id=i, section_id=None, name=code_name(text, c), value=q.value, value_max=q.value_max,
                                 unit=q.unit, approx=q.approx, category="other",
                                 quote=text[c.quote_start:c.quote_end], char_start=c.quote_start, char_end=c.quote_end))
     return out
@@ -116,6 +118,8 @@ def test_the_same_indicator_twice_with_different_values() -> None:
     assert len(metrics) == 3
     for m in metrics:
         m.indicator = "disputes.mediated"
+    assert consistency_findings(text, metrics) == []  # 成功调解…70 names a part, not the 77 again
+    metrics[1].name = metrics[0].name  # the same words stating another number: a contradiction
     found = consistency_findings(text, metrics)
     assert [f.check_name for f in found] == ["duplicate_indicator"]
     assert set(found[0].metric_ids) == {metrics[0].metric_id, metrics[1].metric_id}

@@ -42,6 +42,8 @@ def two_years(folder: Path) -> tuple[Path, Path]:
 
 def label(db: Path) -> None:
     with Store(db) as store:
+        # Only these indicators, whatever code assigned: the series is about them alone.
+        store.con.execute("UPDATE metrics SET indicator = NULL")
         for cue, indicator in INDICATORS.items():
             store.con.execute("UPDATE metrics SET indicator = ? WHERE quote LIKE ?", [indicator, f"%{cue}%"])
         counts = store.query("SELECT doc_id, count(*) n FROM metrics WHERE indicator IS NOT NULL GROUP BY doc_id")

@@ -107,3 +107,47 @@ def test_perturbed_copy_loses_exactly_what_it_should(report_texts):
     changed = copy.deepcopy(pred)
     changed.meta.year = 1999
     assert score_report(changed, gold, text).metadata.attr("year") == 0
+
+
+# --- areas and indicators ------------------------------------------------------------------------
+def _labelled(start, value, area, indicator):
+    return _gm(start, f"数{value}次", value).model_copy(update={"area": area, "indicator": indicator})
+
+
+def _predicted(i, start, value, area, indicator):
+    return _pm(i, start, f"数{value}次", value).model_copy(update={"area": area, "indicator": indicator})
+
+
+def test_indicator_scores_count_null_as_a_label():
+    gold = _gold([_labelled(0, 1, "disputes", "disputes.mediated"), _labelled(10, 2, "disputes", None),
+                  _labelled(20, 3, "publicity", "publicity.events"), _labelled(30, 4, "publicity", None)])
+    pred = _pred([_predicted(0, 0, 1, "disputes", "disputes.mediated"),  # right
+                  _predicted(1, 10, 2, "disputes", "disputes.screened"),  # an indicator where gold has none
+                  _predicted(2, 20, 3, "disputes", None),  # missed, and the wrong area
+                  _predicted(3, 30, 4, "publicity", None)])  # NULL = NULL
+    table = score_report(pred, gold, "").table()
+    assert table["metrics"]["area_accuracy"] == 0.75
+    ind = table["indicators"]
+    assert ind["precision"] == 0.5 and ind["recall"] == 0.5 and ind["f1"] == 0.5
+    assert ind["accuracy"] == 0.5
+
+
+def test_bcubed_rewards_the_same_indicator_across_reports_and_penalises_merging():
+    a = _gold([_labelled(0, 1, "disputes", "disputes.mediated"), _labelled(10, 2, "disputes", "disputes.screened")])
+    b = a.model_copy(update={"doc": "y.txt"})
+    right = _pred([_predicted(0, 0, 1, "disputes", "disputes.mediated"),
+                   _predicted(1, 10, 2, "disputes", "disputes.screened")])
+    merged = _pred([_predicted(0, 0, 1, "disputes", "disputes.mediated"),
+                    _predicted(1, 10, 2, "disputes", "disputes.mediated")])
+    total = score_report(right, a, "")
+    total.add(score_report(right, b, ""))
+    assert total.table()["indicators"]["bcubed_f1"] == 1.0
+    worse = score_report(merged, a, "")
+    worse.add(score_report(merged, b, ""))
+    got = worse.table()["indicators"]
+    assert got["bcubed_recall"] == 1.0 and got["bcubed_precision"] == 0.5
+
+
+def test_items_labelled_before_the_comparable_labels_are_not_scored_on_them():
+    table = score_report(_pred([_pm(0, 10, "宣传 5 次", 5)]), _gold([_gm(10, "宣传 5 次", 5)]), "").table()
+    assert "area_accuracy" not in table["metrics"] and table["indicators"]["f1"] is None

@@ -17,7 +17,7 @@ import pytest
 from llm_extract.config import LOCAL_MODEL_NAME, Settings
 from llm_extract.ingest.documents import load
 from llm_extract.run.pipeline import run
-from llm_extract.propose.proposals import metric_batches
+from llm_extract.label.proposals import metric_batches
 from llm_extract.store.database import Store
 from tests.support.clihelp import as_if_in_a_terminal
 from tests.support.faultproxy import FaultProxy

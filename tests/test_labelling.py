@@ -17,7 +17,7 @@ from llm_extract.label.labellers import LLMLabeller
 from llm_extract.run.pipeline import DocDone, Skipped, run
 from llm_extract.label.prompts import Prompts
 from llm_extract.propose.numbers import find_quantities
-from llm_extract.propose.proposals import metric_batches
+from llm_extract.label.proposals import metric_batches
 from llm_extract.store.database import Store
 from tests.support.paths import REPORTS, SMALL
 from tests.support.scripted import ScriptedBackend, items_shown, plausible
@@ -35,7 +35,8 @@ def _doc(tmp_path: Path, text: str = TEXT):
 
 def _labeller(responder=plausible, reasks: int = 1, names="model") -> tuple[LLMLabeller, ScriptedBackend]:
     backend = ScriptedBackend(responder, max_reasks=reasks)
-    return LLMLabeller(backend, Prompts(), "scripted", reasks=reasks, names=names), backend
+    return LLMLabeller(backend, Prompts(), "scripted", reasks=reasks, names=names,
+                       asks=("category", "area", "indicator", "problem_area")), backend
 
 
 def _same_name_for_all(name: str):
@@ -90,11 +91,13 @@ def test_without_reasks_misaligned_names_fall_back_at_once(tmp_path):
     assert sum(n.source == "fallback" for n in names) == len(names) - 1
 
 
-def test_with_code_names_the_model_is_asked_only_for_categories_words_do_not_settle(tmp_path):
+def test_with_code_names_the_model_is_asked_only_for_what_words_do_not_settle(tmp_path):
     labeller, backend = _labeller(names="code")
     extraction = extract_document(_doc(tmp_path), labeller)
     asked = [items_shown(messages) for task, messages in backend.calls if task == "MetricCategories"]
-    assert asked == [["开展安全检查9次"]]  # 安全 (safety) and 检查 (enforcement): words do not settle it
+    # 安全 (safety) and 检查 (enforcement) leave the category open; 学法 and 培训 two indicators
+    # (collective sessions, training sessions); 网格员 no area's words at all.
+    assert asked == [["组织干部学法培训4场", "开展安全检查9次", "设置网格员30名"]]
     by_quote = {m.quote: m for m in extraction.metrics}
     assert by_quote["调解矛盾纠纷15起"].category == "disputes_petitions"  # settled by its words
     assert by_quote["举办讲座2期"].category == "study_training"

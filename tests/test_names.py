@@ -7,7 +7,7 @@ import pytest
 
 from llm_extract.propose.candidates import find_candidates
 from llm_extract.propose.names import clean_lead, code_name
-from llm_extract.propose.proposals import metric_batches
+from llm_extract.label.proposals import metric_batches
 
 
 def _names(text):

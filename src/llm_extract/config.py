@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from llm_extract.schemas import Namer
+from llm_extract.schemas import ModelLabel, Namer
 
 Mode = Literal["tools", "json_schema", "json", "md_json"]
 
@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=1024, ge=16)
     names: Namer = Field(default="code", description="who names metrics: code (measured better than the "
                          "embedded model) or the model (each name checked against its own item)")
+    model_labels: tuple[ModelLabel, ...] = Field(
+        default=("category",),
+        description="which labels the model chooses where code's words leave them open (JSON list, e.g. "
+        '\'["category"]\'); code decides the others. The default asks only what measured better than code alone')
     temperature: float = 0.0
     # Embedded model.
     model_path: Path | None = Field(default=None, description="a GGUF to serve instead of the shipped one")

@@ -39,6 +39,9 @@ DecisionSource = Literal["code", "model", "fallback", "review"]
 # Who names metrics: code (the default: measured better than the embedded model, see README) or
 # the model, every name checked against its own item.
 Namer = Literal["code", "model"]
+# What the model may be asked to choose, among code's shortlist, where code's words leave it open:
+# a metric's category, area and indicator, a problem's area (a problem's category is always asked).
+ModelLabel = Literal["category", "area", "indicator", "problem_area"]
 
 
 class Alignment(StrEnum):

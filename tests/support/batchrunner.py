@@ -55,12 +55,21 @@ def schema_of(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def some_answer(name: str, schema: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """A valid answer that depends on the request (so a mixed-up answer would show): each item
-    gets an enum value picked by a hash of the request; metadata says nothing."""
+    gets an enum value picked by a hash of the request (an item with several choices, one per
+    field); metadata says nothing."""
     seed = hashlib.sha256(json.dumps(body["messages"], ensure_ascii=False).encode()).digest()
+    return _answer(schema, schema.get("$defs", {}), seed, 0)
+
+
+def _answer(schema: dict[str, Any], defs: dict[str, Any], seed: bytes, offset: int) -> dict[str, Any]:
     answer: dict[str, Any] = {}
     for k, (field, spec) in enumerate(schema.get("properties", {}).items()):
-        enum = spec.get("enum") or schema.get("$defs", {}).get(spec.get("$ref", "").rsplit("/", 1)[-1], {}).get("enum")
-        answer[field] = enum[seed[k % len(seed)] % len(enum)] if enum else None
+        target = defs.get(spec.get("$ref", "").rsplit("/", 1)[-1], spec) if "$ref" in spec else spec
+        if "properties" in target:
+            answer[field] = _answer(target, defs, seed, offset + k)
+            continue
+        enum = target.get("enum")
+        answer[field] = enum[seed[(offset + k) % len(seed)] % len(enum)] if enum else None
     return answer
 
 

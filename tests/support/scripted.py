@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -45,8 +45,17 @@ def plausible(task: str, response_model: type[BaseModel], messages: list[dict[st
     if task == "Sections":
         return {f: "achievements" for f in fields}
     if task in ("MetricCategories", "ProblemCategories"):
-        return {f: "other" for f in fields}
+        return {f: first_choices(response_model.model_fields[f].annotation) for f in fields}
     return {"township": None, "county": None, "year": None, "issuer": None, "report_date": None}
+
+
+def first_choices(item: Any) -> Any:
+    """An item's answer that picks, for each of its enum fields, "other" when allowed, else the
+    first choice (code's own choice heads every shortlist)."""
+    if isinstance(item, type) and issubclass(item, BaseModel):
+        return {name: first_choices(f.annotation) for name, f in item.model_fields.items()}
+    allowed = get_args(item)
+    return "other" if "other" in allowed else allowed[0]
 
 
 class ScriptedBackend:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from llm_extract.propose.ground import fold
 from llm_extract.schemas import MetricRecord
 from llm_extract.checks.finding import Finding, Severity, span_key
 from llm_extract.checks.mentions import Mention, between, cjk, mentions, shown, value_shown
@@ -245,9 +246,18 @@ def rounding(value: float) -> float:
 
 
 # --- one indicator, two values ------------------------------------------------------------------
+def states_the_same_thing(a: Mention, b: Mention) -> bool:
+    """Two mentions of one indicator state one quantity only when the report names it in the same
+    words. Differently named mentions are usually a part (成功调解… beside 调解…) or another scope
+    (a campaign's events beside the year's), which the indicator's assignment may not tell apart:
+    not a contradiction."""
+    first, second = fold(a.metric.name), fold(b.metric.name)
+    return len(first) >= 2 and first == second
+
+
 def duplicate_indicators(found: list[Mention]) -> Iterator[Finding]:
-    """The same indicator stated twice with values that cannot both be right (an approximate
-    value allows what its last digit leaves open)."""
+    """The same indicator stated twice, in the same words, with values that cannot both be right
+    (an approximate value allows what its last digit leaves open)."""
     by_indicator: dict[str, list[Mention]] = {}
     for m in found:
         if m.metric.indicator:
@@ -255,6 +265,8 @@ def duplicate_indicators(found: list[Mention]) -> Iterator[Finding]:
     for indicator, items in by_indicator.items():
         first = items[0]
         for other in items[1:]:
+            if not states_the_same_thing(first, other):
+                continue
             if other.unit != first.unit or other.low() > first.high() or first.low() > other.high():
                 yield _finding("duplicate_indicator", "warning",
                                f"{indicator} is stated twice with different values: {shown(first)} and {shown(other)}",

@@ -182,18 +182,19 @@ def render_markdown(results: list[EvalResult], previous: dict[str, dict[str, flo
     lines.append("")
     flats = [r.flat() for r in results]
     for name in FIELDS:
-        keys = [k for k in flats[0] if k.startswith(name + ".")]
+        keys = list(dict.fromkeys(k for f in flats for k in f if k.startswith(name + ".")))
         lines += [f"## {name}", "", "| score | " + " | ".join(r.backend for r in results) + " |",
                   "|---|" + "---|" * len(results)]
         for key in keys:
-            cells = [_fmt(f[key]) + _delta(f[key], previous.get(r.model, {}).get(key)) for r, f in zip(results, flats)]
+            cells = [_fmt(f.get(key)) + _delta(f.get(key), previous.get(r.model, {}).get(key))
+                     for r, f in zip(results, flats)]
             lines.append(f"| {key.split('.', 1)[1]} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["## per report", "", "| report | field | " + " | ".join(r.backend for r in results) + " |",
               "|---|---|" + "---|" * len(results)]
-    headline = ("metrics.f1", "metrics.category_accuracy", "metrics.name_similarity", "problems.f1",
-                "problems.category_accuracy", "sections.category_accuracy", "metadata.accuracy", "grounding.rate",
-                "labels.fallback_rate")
+    headline = ("metrics.f1", "metrics.category_accuracy", "metrics.name_similarity", "metrics.area_accuracy",
+                "indicators.f1", "problems.f1", "problems.category_accuracy", "problems.area_accuracy",
+                "sections.category_accuracy", "metadata.accuracy", "grounding.rate", "labels.fallback_rate")
     for report in results[0].per_report:
         per = [flatten(r.per_report[report]) for r in results]
         for key in headline:

@@ -71,10 +71,15 @@ class ReportScores:
     metadata: FieldScore = field(default_factory=FieldScore)
     grounding: FieldScore = field(default_factory=FieldScore)
     labels: FieldScore = field(default_factory=FieldScore)
+    indicators: FieldScore = field(default_factory=FieldScore)
+    # (report, predicted indicator, gold indicator) of every matched metric whose gold is labelled:
+    # kept as pairs because B-cubed agreement is not a sum over reports.
+    indicator_pairs: list[tuple[str, str | None, str | None]] = field(default_factory=list)
 
     def add(self, other: ReportScores) -> None:
         for name in FIELDS:
             getattr(self, name).add(getattr(other, name))
+        self.indicator_pairs += other.indicator_pairs
 
     def table(self) -> dict[str, dict[str, float | None]]:
         out = {
@@ -84,11 +89,50 @@ class ReportScores:
             "metadata": {name: self.metadata.attr(name) for name in META_FIELDS} | {"accuracy": _mean_attr(self.metadata)},
             "grounding": {"rate": self.grounding.attr("grounded")},
             "labels": {"fallback_rate": self.labels.attr("fallback")},
+            "indicators": indicator_table(self.indicators, self.indicator_pairs),
         }
         return out
 
 
-FIELDS = ("metrics", "problems", "sections", "metadata", "grounding", "labels")
+FIELDS = ("metrics", "problems", "sections", "metadata", "grounding", "labels", "indicators")
+
+
+def indicator_table(score: FieldScore, pairs: list[tuple[str, str | None, str | None]]) -> dict[str, float | None]:
+    """Indicator scores on matched metrics whose gold is labelled (NULL is a label: "not one of the
+    catalogue's quantities for the whole body and year").
+
+    precision: of the metrics given an indicator, the share given gold's; recall: of the metrics
+    gold gives an indicator, the share given it; accuracy: the share whose indicator (or NULL)
+    equals gold's; bcubed_*: B-cubed agreement of "states the same indicator" over all metrics of
+    all reports together (a NULL metric is a cluster of its own), the cross-report score.
+    """
+    if not pairs:
+        return {"precision": None, "recall": None, "f1": None, "accuracy": None,
+                "bcubed_precision": None, "bcubed_recall": None, "bcubed_f1": None}
+    p, r = score.attr("precision"), score.attr("recall")
+    # No indicator given and none in gold: nothing wrong was said, nothing was missed.
+    p = 1.0 if p is None else p
+    r = 1.0 if r is None else r
+    bp, br = bcubed(pairs)
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "accuracy": score.attr("accuracy"), "bcubed_precision": bp, "bcubed_recall": br,
+            "bcubed_f1": 2 * bp * br / (bp + br) if bp + br else 0.0}
+
+
+def bcubed(pairs: list[tuple[str, str | None, str | None]]) -> tuple[float, float]:
+    """B-cubed precision and recall of the predicted clustering (by indicator) against gold's."""
+    def clusters(labels: list[str | None]) -> list[frozenset[int]]:
+        members: dict[str, set[int]] = defaultdict(set)
+        for k, label in enumerate(labels):
+            if label is not None:
+                members[label].add(k)
+        return [frozenset(members[label]) if label is not None else frozenset({k}) for k, label in enumerate(labels)]
+
+    pred = clusters([p for _, p, _ in pairs])
+    gold = clusters([g for _, _, g in pairs])
+    precision = sum(len(pc & gc) / len(pc) for pc, gc in zip(pred, gold)) / len(pairs)
+    recall = sum(len(pc & gc) / len(gc) for pc, gc in zip(pred, gold)) / len(pairs)
+    return precision, recall
 
 
 def _mean_attr(score: FieldScore) -> float | None:
@@ -125,17 +169,24 @@ def _greedy(pairs: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
     return matched
 
 
-def score_metrics(pred: Extraction, gold: GoldDocument) -> FieldScore:
-    score = FieldScore(n_pred=len(pred.metrics), n_gold=len(gold.metrics))
+def matched_metrics(pred: Extraction, gold: GoldDocument) -> list[tuple[int, int]]:
+    """(extracted, gold) index pairs: overlapping quotes with equal values, one to one."""
     pairs = []
     for i, m in enumerate(pred.metrics):
         for j, g in enumerate(gold.metrics):
             overlap = _overlap((m.char_start, m.char_end), (g.char_start, g.char_end))
             if overlap and values_equal(m.value, g.value):
                 pairs.append((float(overlap), i, j))
-    for i, j in _greedy(pairs):
+    return _greedy(pairs)
+
+
+def score_metrics(pred: Extraction, gold: GoldDocument) -> FieldScore:
+    score = FieldScore(n_pred=len(pred.metrics), n_gold=len(gold.metrics))
+    for i, j in matched_metrics(pred, gold):
         m, g = pred.metrics[i], gold.metrics[j]
         score.tp += 1
+        if g.area is not None:  # labelled with the comparable labels
+            score.agree("area_accuracy", float(m.area == g.area))
         score.agree("unit_accuracy", float(m.unit == g.unit))
         score.agree("approx_accuracy", float(m.approx == g.approx))
         score.agree("category_accuracy", float(m.category == g.category))
@@ -157,6 +208,8 @@ def score_problems(pred: Extraction, gold: GoldDocument) -> FieldScore:
         p, g = pred.problems[i], gold.problems[j]
         score.tp += 1
         score.agree("category_accuracy", float(p.category == g.category))
+        if g.area is not None:
+            score.agree("area_accuracy", float(p.area == g.area))
         score.agree("summary_similarity", char_f1(p.summary, g.summary))
     return score
 
@@ -214,8 +267,28 @@ def score_labels(pred: Extraction) -> FieldScore:
     return score
 
 
+def score_indicators(pred: Extraction, gold: GoldDocument) -> tuple[FieldScore, list[tuple[str, str | None, str | None]]]:
+    """Indicator agreement on matched metrics whose gold carries the comparable labels (an area)."""
+    score = FieldScore()
+    pairs: list[tuple[str, str | None, str | None]] = []
+    for i, j in matched_metrics(pred, gold):
+        m, g = pred.metrics[i], gold.metrics[j]
+        if g.area is None:
+            continue
+        pairs.append((gold.doc, m.indicator, g.indicator))
+        score.agree("accuracy", float(m.indicator == g.indicator))
+        if m.indicator is not None:
+            score.agree("precision", float(m.indicator == g.indicator))
+        if g.indicator is not None:
+            score.agree("recall", float(m.indicator == g.indicator))
+    return score, pairs
+
+
 def score_report(pred: Extraction, gold: GoldDocument, text: str) -> ReportScores:
+    indicators, pairs = score_indicators(pred, gold)
     return ReportScores(
+        indicators=indicators,
+        indicator_pairs=pairs,
         metrics=score_metrics(pred, gold),
         problems=score_problems(pred, gold),
         sections=score_sections(pred, gold),
@@ -236,8 +309,9 @@ def gold_as_extraction(gold: GoldDocument, doc_id: str = "gold") -> Extraction:
                   for i, s in enumerate(gold.sections)],
         metrics=[MetricRecord(metric_id=i, section_id=None, name=m.name, value=m.value, value_max=m.value_max,
                               unit=m.unit, approx=m.approx, category=m.category, quote=m.quote,
-                              char_start=m.char_start, char_end=m.char_end) for i, m in enumerate(gold.metrics)],
+                              char_start=m.char_start, char_end=m.char_end, area=m.area, indicator=m.indicator)
+                 for i, m in enumerate(gold.metrics)],
         problems=[ProblemRecord(problem_id=i, section_id=None, summary=p.summary, category=p.category,
-                                quote=p.quote, char_start=p.char_start, char_end=p.char_end)
+                                quote=p.quote, char_start=p.char_start, char_end=p.char_end, area=p.area)
                   for i, p in enumerate(gold.problems)],
     )

@@ -10,7 +10,7 @@ import json
 import re
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, cast
 
 from pydantic import (
     BaseModel,
@@ -20,9 +20,11 @@ from pydantic import (
     model_validator,
 )
 
+from llm_extract.label.catalogue import Kind
+from llm_extract.label.catalogue.assign import indicator_fits
 from llm_extract.propose.ground import fold
 from llm_extract.label.labelcheck import misaligned
-from llm_extract.schemas import MetricCategory, ProblemCategory, SectionCategory
+from llm_extract.schemas import Area, DecisionSource, MetricCategory, ProblemCategory, SectionCategory
 
 _DIGITS = re.compile(r"[0-9０-９]")
 MAX_SUMMARY = 30
@@ -50,6 +52,8 @@ class MetricLabel(BaseModel):
 class ProblemLabel(BaseModel):
     summary: str
     category: ProblemCategory
+    area: Area | None = None
+    area_source: DecisionSource | None = None
 
     @field_validator("summary")
     @classmethod
@@ -103,6 +107,68 @@ def numbered(kind: str, item: type[BaseModel] | object, count: int,
 
 def answers_in_order(answer: BaseModel, count: int) -> list[Any]:
     return [getattr(answer, f"c{i}") for i in range(1, count + 1)]
+
+
+NO_INDICATOR = "none"
+
+
+@lru_cache(maxsize=1024)
+def choice_item(category: object | None, areas: tuple[str, ...] = (),
+                indicators: tuple[str, ...] = ()) -> type[BaseModel]:
+    """One item's answer: only the fields code left open, each an enum of code's shortlist (an
+    indicator's also "none"), so the grammar lets the model choose nothing else."""
+    fields: dict[str, Any] = {}
+    if category is not None:
+        fields["category"] = (category, ...)
+    if areas:
+        fields["area"] = (enum_of(areas), ...)
+    if indicators:
+        fields["indicator"] = (enum_of((*indicators, NO_INDICATOR)), ...)
+    return create_model("Choice", **fields)
+
+
+def enum_of(values: tuple[str, ...]) -> object:
+    """Literal[values] for values known only at run time (a JSON-schema enum)."""
+    return Literal.__getitem__(values)
+
+
+@lru_cache(maxsize=256)
+def choices(kind: str, items: tuple[type[BaseModel], ...]) -> type[BaseModel]:
+    """A response model with one required field per item (`c1` … `cN`), each its own choice model."""
+    fields: dict[str, Any] = {f"c{i}": (item, ...) for i, item in enumerate(items, 1)}
+    return create_model(f"{kind}{len(items)}", __base__=ChoicesAnswer, **fields)
+
+
+class ChoicesAnswer(BaseModel):
+    """Indicators checked against their own items through the validation context (`kinds`:
+    each answered item's value kind; `areas`: code's area for items whose area was not asked).
+
+    An indicator whose kind is not the value's, or whose area contradicts the item's (the one
+    the model chose, or code's), is re-asked once with the reason; if it stays, its item is
+    recorded in `refused` and the labeller leaves that indicator NULL, counted as a fallback.
+    """
+
+    @model_validator(mode="after")
+    def _indicators_fit_their_items(self, info: ValidationInfo) -> ChoicesAnswer:
+        ctx = _ctx(info)
+        kinds: list[str] | None = ctx.get("kinds")
+        if kinds is None:
+            return self
+        areas: list[str | None] = ctx.get("areas", [None] * len(kinds))
+        bad: list[tuple[int, str]] = []
+        for k, answer in enumerate(answers_in_order(self, len(kinds))):
+            chosen = getattr(answer, "indicator", NO_INDICATOR)
+            if chosen == NO_INDICATOR:
+                continue
+            area = getattr(answer, "area", None) or areas[k]
+            reason = indicator_fits(chosen, cast(Kind, kinds[k]), area)
+            if reason:
+                bad.append((k, reason))
+        ctx["answers"] = ctx.get("answers", 0) + 1
+        if bad and ctx["answers"] <= ctx.get("reasks", 0):
+            raise ValueError("；".join(f"c{k + 1}：{reason}，请在 [{k + 1}] 的选项中重新选择" for k, reason in bad))
+        ctx["refused"] = [k for k, _ in bad]
+        return self
 
 
 class MetadataAnswer(BaseModel):

@@ -21,7 +21,7 @@ from llm_extract.errors import ModelOutputError, TruncatedOutput
 from llm_extract.label.issuers import title_line
 from llm_extract.label.labellers import Labeller, MetadataResult, MetricName
 from llm_extract.propose.numbers import find_quantities, values_equal
-from llm_extract.propose.proposals import (
+from llm_extract.label.proposals import (
     MetricBatch,
     MetricCandidate,
     ProblemItem,
@@ -66,7 +66,7 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1,
     categories: dict[int, SectionCategory | None] = {s.index: heading_category(s.title) for s in spans if s.level == 1}
     undecided = [s for s in spans if s.level == 1 and categories[s.index] is None]
     # Generated list labels (Word numbering) are not the report's words: no number is read in them.
-    batches = metric_batches(text, generated=doc.generated)
+    batches = metric_batches(text, generated=doc.generated, spans=spans)
     problem_sections = _problem_sections(text, spans, doc.generated)
     pool: _Borrowed | ThreadPoolExecutor | _InOrder
     if requests is not None:
@@ -224,12 +224,14 @@ def _add_metrics(result: Extraction, spans: list[SectionSpan], items: list[Metri
             result.dropped += 1  # never stored as fact
             continue
         section = section_at(spans, start)
-        result.fallbacks += label.source == "fallback"
+        result.fallbacks += (label.source == "fallback") + (label.indicator_source == "fallback")
         result.metrics.append(MetricRecord(
             metric_id=len(result.metrics), section_id=section.index if section else None,
             name=label.name, value=quantity.value, value_max=quantity.value_max, unit=quantity.unit,
             approx=quantity.approx, category=label.category, quote=quote,
             char_start=start, char_end=end, label_source=label.source,
+            area=label.area, area_source=label.area_source,
+            indicator=label.indicator, indicator_source=label.indicator_source,
         ))
 
 
@@ -245,5 +247,5 @@ def _add_problems(result: Extraction, span: SectionSpan, items: list[ProblemItem
         result.problems.append(ProblemRecord(
             problem_id=len(result.problems), section_id=span.index, summary=label.summary,
             category=label.category, quote=result.text[item.start:item.end],
-            char_start=item.start, char_end=item.end,
+            char_start=item.start, char_end=item.end, area=label.area, area_source=label.area_source,
         ))

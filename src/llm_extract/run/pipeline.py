@@ -137,7 +137,8 @@ def identity(settings: Settings, backend: BackendKind, prompts: Prompts | None =
     if backend == "rules":
         rules = RulesLabeller()
         return Identity(rules.name, rules.version)
-    return Identity(settings.resolved_model(), extraction_version(prompts or Prompts(), settings.names))
+    return Identity(settings.resolved_model(),
+                    extraction_version(prompts or Prompts(), settings.names, settings.model_labels))
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,8 @@ def open_labeller(settings: Settings, backend: BackendKind = "llm", prompts: Pro
     prompts = prompts or Prompts()
     with _endpoint(settings, prompts) as endpoint:
         client = model_backend or InstructorBackend(settings, endpoint.base_url, endpoint.api_key)
-        labeller = LLMLabeller(client, prompts, settings.resolved_model(), settings.max_reasks, settings.names)
+        labeller = LLMLabeller(client, prompts, settings.resolved_model(), settings.max_reasks, settings.names,
+                               settings.model_labels)
         concurrency = settings.concurrency or endpoint.parallel or settings.resolved_concurrency()
         yield Labelling(labeller, endpoint.base_url, concurrency, endpoint.note)
 

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llm_extract.propose.candidates import Candidate, find_candidates
+from llm_extract.label.catalogue.assign import Decision, MetricAssignment, assign_metric, assign_problem
+from llm_extract.label.issuers import report_year
 from llm_extract.propose.names import code_name
 from llm_extract.schemas import SectionCategory
-from llm_extract.propose.segment import SectionSpan
+from llm_extract.propose.segment import SectionSpan, section_at, segment
 
 ENUMERATED = re.compile(r"[一二三四五六七八九十]是")
 # After these cues a problems section turns to next-year plans.
@@ -39,6 +41,8 @@ class MetricCandidate:
     shown: str  # the clause plus the counted noun after the unit: what the model reads
     context: str  # the words a name for this item may come from (see `item_context`)
     code_name: str = ""  # what code alone calls it (names.code_name): the baseline and the fallback
+    # Code's area and indicator (catalogue.assign): settled, or a shortlist for the model.
+    assignment: MetricAssignment | None = None
 
 
 @dataclass(frozen=True)
@@ -52,26 +56,49 @@ class ProblemItem:
     start: int
     end: int
     quote: str
+    area: Decision | None = None  # code's area (catalogue.assign), from the first sentence
 
 
 def metric_batches(text: str, max_batch: int = MAX_BATCH,
-                   generated: Sequence[tuple[int, int]] = ()) -> list[MetricBatch]:
-    """Non-excluded candidates in fixed-size batches; `generated` as in `find_candidates`.
+                   generated: Sequence[tuple[int, int]] = (),
+                   spans: list[SectionSpan] | None = None) -> list[MetricBatch]:
+    """Non-excluded candidates in fixed-size batches; `generated` as in `find_candidates`;
+    `spans` the report's headings (segmented here when not given), whose words are the last
+    evidence of an item's area.
 
     Equal batch sizes give equal response schemas, so consecutive calls share their whole
     prompt prefix (system prompt and tool schema) in the server's cache.
     """
     shown = [c for c in find_candidates(text, generated) if not c.is_excluded]
+    spans = segment(text) if spans is None else spans
+    year = report_year(text)
     batches = []
     for first in range(0, len(shown), max_batch):
-        items = [
-            MetricCandidate(i + 1, c, text[c.quote_start:c.quote_end],
-                            text[c.quote_start:trailing_end(text, c.quote_end)],
-                            item_context(text, shown, first + i), code_name(text, c))
-            for i, c in enumerate(shown[first:first + max_batch])
-        ]
+        items = []
+        for i, c in enumerate(shown[first:first + max_batch]):
+            context = item_context(text, shown, first + i)
+            name = code_name(text, c)
+            items.append(MetricCandidate(
+                i + 1, c, text[c.quote_start:c.quote_end], text[c.quote_start:trailing_end(text, c.quote_end)],
+                context, name, metric_assignment(text, c, name, context, spans, year)))
         batches.append(MetricBatch(items))
     return batches
+
+
+def metric_assignment(text: str, c: Candidate, name: str, context: str, spans: list[SectionSpan],
+                      year: int | None) -> MetricAssignment:
+    """Code's area and indicator for one candidate: its name, clause and unit, then the headings
+    it stands under (innermost first); a figure under a heading of plans is a target."""
+    headings = []
+    section = section_at(spans, c.quote_start)
+    plans = False
+    while section is not None:
+        headings.append(section.title)
+        if section.level == 1:
+            plans = heading_category(section.title) == "plans"
+        section = spans[section.parent] if section.parent is not None and section.parent < len(spans) else None
+    return assign_metric(name, context, c.quantity.unit, lead=text[c.quote_start:c.quantity.start],
+                         headings=headings, year=year, plans=plans)
 
 
 def item_context(text: str, shown: list[Candidate], k: int) -> str:
@@ -126,7 +153,7 @@ def problem_items(text: str, span: SectionSpan) -> list[ProblemItem]:
     for start, end in bounds:
         start, end = _trim(text, start, end)
         if end - start >= 4:
-            items.append(ProblemItem(len(items) + 1, start, end, text[start:end]))
+            items.append(ProblemItem(len(items) + 1, start, end, text[start:end], assign_problem(text[start:end])))
     return items
 
 
