@@ -11,8 +11,13 @@ from pathlib import Path
 import pytest
 
 from llm_extract.checks import completeness
+from llm_extract.config import load_settings
 from llm_extract.label.issuers import read_metadata, report_year, signature_date
-from tests.support.composed import measure
+from llm_extract.review.decisions import Change, DecisionIn, ItemKey, decide
+from llm_extract.run.pipeline import run
+from llm_extract.store.checkstore import findings, refresh_series
+from llm_extract.store.database import Store
+from tests.support.composed import COMPOSED, measure
 from tests.test_checks import checks_of, extraction
 
 
@@ -98,3 +103,36 @@ def test_composed_reports_false_findings_and_injected_recall(tmp_path: Path) -> 
     # were kinds; the checks sum them (one false finding in twelve reports).
     assert len(false) <= 1, false
     assert (n - len(missed)) / n >= 0.9, missed
+
+
+# --- a series whose indicators a reviewer labelled ----------------------------------------------------
+LIXIA = COMPOSED / "c08_lixia_xiang_2024.txt"
+# cue in the quote -> (indicator, the next year's number in place of this year's)
+SERIES = {"受理信访事项": ("disputes.petitions_received", "29件", "31件"),
+          "调处矛盾纠纷": ("disputes.mediated", "67件", "71件"),
+          "配备人民调解员": ("disputes.mediators", "45名", "450名")}
+
+
+def _label_by_review(store: Store) -> None:
+    for doc in store.query("SELECT doc_id FROM documents"):
+        for cue, (indicator, _, _) in SERIES.items():
+            (m,) = store.query("SELECT char_start, char_end, value FROM metrics WHERE doc_id = ? AND quote LIKE ?",
+                               [doc["doc_id"], f"%{cue}%"])
+            decide(store, doc["doc_id"], DecisionIn(decision="correct", key=ItemKey(kind="metric", **m),
+                                                    change=Change(indicator=indicator)), "probe")
+
+
+def test_a_series_labelled_in_review_finds_the_jump(tmp_path: Path) -> None:
+    later = LIXIA.read_text(encoding="utf-8").replace("2024", "2025").replace("2025年1月10日", "2026年1月12日")
+    for cue, (_, this, following) in SERIES.items():
+        later = later.replace(cue + this, cue + following)
+    (tmp_path / "c08_2025.txt").write_text(later, encoding="utf-8")
+    (tmp_path / LIXIA.name).write_text(LIXIA.read_text(encoding="utf-8"), encoding="utf-8")
+    db = tmp_path / "x.duckdb"
+    run(sorted(tmp_path.glob("*.txt")), load_settings(db=db), backend="rules")
+    with Store(db) as store:
+        _label_by_review(store)
+        assert len(store.query("SELECT * FROM indicator_values")) == 2 * len(SERIES)
+        assert refresh_series(store) == 1
+        (row,) = [r for r in findings(store) if r["check_name"] == "series_jump"]
+    assert "disputes.mediators" in row["message"] and "2024" in row["message"]
