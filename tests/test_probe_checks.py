@@ -6,6 +6,7 @@ found)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from llm_extract.checks import completeness
 from llm_extract.config import load_settings
 from llm_extract.label.issuers import read_metadata, report_year, signature_date
+from llm_extract.review import charts, compare
 from llm_extract.review.decisions import Change, DecisionIn, ItemKey, decide
 from llm_extract.run.pipeline import run
 from llm_extract.store.checkstore import findings, refresh_series
@@ -136,3 +138,18 @@ def test_a_series_labelled_in_review_finds_the_jump(tmp_path: Path) -> None:
         assert refresh_series(store) == 1
         (row,) = [r for r in findings(store) if r["check_name"] == "series_jump"]
     assert "disputes.mediators" in row["message"] and "2024" in row["message"]
+
+
+# --- the compare page on a database written by other means ----------------------------------------
+def test_an_area_outside_the_thirteen_is_drawn_as_unlabelled(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    run([COMPOSED / "c08_lixia_xiang_2024.txt"], load_settings(db=db), backend="rules")
+    with Store(db) as store:
+        store.con.execute("""UPDATE metrics SET area = 'x" onmouseover="alert(1)' WHERE quote LIKE '%调处%'""")
+        store.con.execute("UPDATE metrics SET area = 'disputes' WHERE quote LIKE '%信访%'")
+        (spread,) = compare.spreads(store)
+    assert set(spread.counts) == {"unlabelled", "disputes"} and spread.total == sum(spread.counts.values())
+    svg = str(charts.area_bars([spread]))
+    assert "onmouseover" not in svg
+    drawn = sum(int(n) for n in re.findall(r"(\d+) of \d+</title>", svg))
+    assert drawn == spread.total  # every item counted in the total is in some segment
