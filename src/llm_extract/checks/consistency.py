@@ -21,6 +21,7 @@ from llm_extract.checks.words import (
     BASE,
     CHANGE,
     FILLER,
+    LEAD_TIME,
     PART_MARKERS,
     PART_RE,
     REMAINDER,
@@ -73,11 +74,13 @@ def _obj(lead: str, verb_end: int) -> str:
     return cjk(FILLER.sub("", lead[verb_end:]))
 
 
-def _compatible(whole_obj: str, part_obj: str) -> bool:
-    """A part counts the whole's things when it names nothing (已办结52件) or the same things."""
+def _compatible(whole_obj: str, whole_clause: str, part_obj: str) -> bool:
+    """A part counts the whole's things when it names nothing (已办结52件), the same things, or
+    words the whole's clause already says (医疗纠纷人民调解委员会受理医疗纠纷58件，成功调解55件)."""
     if not part_obj or not whole_obj:
         return True
-    return part_obj in whole_obj or whole_obj in part_obj or part_obj[-2:] == whole_obj[-2:]
+    return part_obj in whole_obj or whole_obj in part_obj or part_obj[-2:] == whole_obj[-2:] or \
+        part_obj in whole_clause
 
 
 class Pair:
@@ -88,20 +91,30 @@ class Pair:
         self.whole, self.part, self.how, self.verb = whole, part, how, verb
 
 
+def _marks_parts(gap: str, whole: Mention) -> bool:
+    """其中/包括 …, or the whole's own things followed by 中 (行政诉讼案件9件，行政诉讼案件中胜诉7件)."""
+    if PART_MARKERS.search(gap):
+        return True
+    head = cjk(FILLER.sub("", whole.lead))[-2:]
+    return len(head) == 2 and f"{head}中" in cjk(gap)
+
+
 def part_whole_pairs(text: str, sentence: list[Mention]) -> Iterator[Pair]:
-    """The parts and wholes one sentence states, by two rules:
-    - after 其中/包括, every count of the whole's unit is a part of the nearest count before the
-      marker with that unit (X起，其中Y起、Z起);
+    """The parts and wholes one sentence states, by three rules:
+    - after 其中/包括 (or 'the whole's things 中'), every count of the whole's unit is a part of the
+      nearest count before the marker with that unit (X起，其中Y起、Z起);
     - a count whose clause concludes cases (办结, 化解, 整改 …) is a part of the nearest count
       before it, of the same unit, whose clause brings cases in (受理, 排查, 发现 …), when it
-      names no other things."""
+      names no other things;
+    - a count whose clause is an earlier count's verb followed by a concluding verb (调处成功 after
+      调处矛盾纠纷) is a part of that count."""
     counts = [m for m in sentence if not m.is_rate and not m.is_range]
     for i, whole in enumerate(counts):
         rest = counts[i + 1:]
         marker_at = None
         for j, later in enumerate(rest):
             gap = between(text, rest[j - 1] if j else whole, later)
-            if PART_MARKERS.search(gap):
+            if _marks_parts(gap, whole):
                 marker_at = j
                 break
             if later.unit == whole.unit:
@@ -113,8 +126,8 @@ def part_whole_pairs(text: str, sentence: list[Mention]) -> Iterator[Pair]:
                 break  # a new total starts
             if later.unit == whole.unit:
                 yield Pair(whole, later, "marker")
-    for pair in _verb_pairs(counts):
-        yield pair
+    yield from _verb_pairs(counts)
+    yield from _repeated_verb_pairs(counts)
 
 
 def _verb_pairs(counts: list[Mention]) -> Iterator[Pair]:
@@ -127,16 +140,43 @@ def _verb_pairs(counts: list[Mention]) -> Iterator[Pair]:
             whole_verb is None or (current is not None and whole_verb.group() == "受理" and current[1] != "受理"))
         if acts_as_part and part_verb is not None and current is not None and current[0].unit == m.unit:
             whole, _, obj = current
-            if _compatible(obj, PART_RE.sub("", _obj(m.lead, part_verb.end()))):  # 整改完成45处: 完成 is no object
+            # 整改完成45处: 完成 is no object
+            if _compatible(obj, cjk(whole.lead), PART_RE.sub("", _obj(m.lead, part_verb.end()))):
                 yield Pair(whole, m, "verb", part_verb.group())
+                if whole_verb is not None:  # what was 受理'd is, in turn, the whole of what is concluded
+                    current = (m, whole_verb.group(), _obj(m.lead, whole_verb.end()))
             continue
         if whole_verb is not None and not acts_as_part:
             current = (m, whole_verb.group(), _obj(m.lead, whole_verb.end()))
 
 
+def _first_word(m: Mention) -> str:
+    return LEAD_TIME.sub("", cjk(FILLER.sub("", m.lead)))
+
+
+def _repeated_verb_pairs(counts: list[Mention]) -> Iterator[Pair]:
+    """调处矛盾纠纷67件，调处成功66件 (调解…，调解成功…): the later clause repeats the earlier
+    one's first word (its verb) and adds a concluding verb, so it counts some of the earlier's."""
+    for i, m in enumerate(counts):
+        words = _first_word(m)
+        for earlier in reversed(counts[:i]):
+            stem = _first_word(earlier)[:2]
+            concluded = PART_RE.match(words, 2) if len(stem) == 2 and words.startswith(stem) else None
+            if earlier.unit == m.unit and concluded is not None and not PART_RE.match(_first_word(earlier), 2):
+                yield Pair(earlier, m, "verb", concluded.group())
+                break
+
+
+def _bound(whole: Mention, pairs: list[Pair]) -> float:
+    """The most a part of `whole` may be under any reading: a 其中 after a concluded count
+    (排查312件，化解306件，其中婚姻家庭纠纷98件…) may list the parts of either count."""
+    return max([whole.high(), *(p.whole.high() for p in pairs if p.how == "verb" and p.part is whole)])
+
+
 def parts_exceeding_wholes(pairs: list[Pair]) -> Iterator[Finding]:
     for pair in pairs:
-        if pair.part.low() > pair.whole.high():
+        bound = _bound(pair.whole, pairs) if pair.how == "marker" else pair.whole.high()
+        if pair.part.low() > bound:
             yield _finding("part_exceeds_whole", "error",
                            f"{shown(pair.part)} is a part of {shown(pair.whole)} but larger "
                            f"({value_shown(pair.part.value)} > {value_shown(pair.whole.value)} {pair.whole.unit})",
@@ -154,7 +194,7 @@ def parts_exceeding_totals(text: str, sentence: list[Mention], pairs: list[Pair]
             wholes[pair.whole.id] = pair.whole
     for whole_id, parts in by_whole.items():
         for run in _listed_runs(text, parts):
-            yield from _sum_check(wholes[whole_id], run)
+            yield from _sum_check(wholes[whole_id], run, _bound(wholes[whole_id], pairs))
     counts = [m for m in sentence if not m.is_rate and not m.is_range]
     for run in _listed_runs(text, counts):
         after = counts[counts.index(run[-1]) + 1:] if run[-1] in counts else []
@@ -180,9 +220,9 @@ def _joined(gap: str) -> bool:
     return "、" in gap and not any(ch in gap for ch in "，,；;。：:\n")
 
 
-def _sum_check(whole: Mention, parts: list[Mention]) -> Iterator[Finding]:
+def _sum_check(whole: Mention, parts: list[Mention], bound: float | None = None) -> Iterator[Finding]:
     low = sum(p.low() for p in parts)
-    if low > whole.high() and len(parts) >= 2:
+    if low > (whole.high() if bound is None else bound) and len(parts) >= 2:
         total = sum(p.value for p in parts)
         yield _finding("parts_exceed_total", "error",
                        f"the parts {', '.join(shown(p) for p in parts)} sum to {value_shown(total)} {whole.unit}, "
@@ -194,48 +234,81 @@ def rates_disagreeing(text: str, sentence: list[Mention], pairs: list[Pair]) -> 
     """A rate the text computes from two of its counts: 占N% right after a part of a whole, or an
     X率 whose X is the verb of a part (办结率 after 办结; 调解成功率 after 成功) and names nothing
     the counts do not (按期办结率 is over the cases due, not over those received). Only when no
-    count is approximate and the sentence leaves no case aside (其余…在办理期限内)."""
+    count is approximate and the sentence leaves no case aside (其余…在办理期限内), and only when
+    every reading of its base disagrees: the part's wholes, and any count of theirs stated in
+    between (排查1265件，调解1198件，调解成功1187件，调解成功率99.1%: over the 1198 mediated)."""
     if REMAINDER.search("".join(m.lead + m.after for m in sentence)):
         return
-    of_part = {pair.part.id: pair for pair in pairs}
+    of_part: dict[int, list[Pair]] = {}
+    for pair in pairs:
+        of_part.setdefault(pair.part.id, []).append(pair)
     counts = [m for m in sentence if not m.is_rate]
     for rate in (m for m in sentence if m.is_rate and not m.is_range and not is_change_or_ratio(m)):
         before = [c for c in counts if c.num_start < rate.num_start]
         if not before:
             continue
         if SHARE.search(rate.lead) or SHARE.search(between(text, before[-1], rate)):
-            pair = of_part.get(before[-1].id)
+            found = of_part.get(before[-1].id, [])
         else:
-            pair = _named_by(rate, [of_part[c.id] for c in reversed(before) if c.id in of_part])
-        if pair is None or pair.whole.metric.approx or pair.part.metric.approx or pair.whole.value <= 0:
+            found = _named_by(rate, [of_part[c.id] for c in reversed(before) if c.id in of_part])
+        if not found:
             continue
-        computed = 100 * pair.part.value / pair.whole.value
-        if abs(computed - rate.value) > rounding(rate.value) + 1e-9:
+        part = found[0].part
+        wholes = _bases(found, counts)
+        if part.metric.approx or any(w.metric.approx or w.value <= 0 for w in wholes):
+            continue
+        computed = [100 * part.value / w.value for w in wholes]
+        if all(abs(c - rate.value) > rounding(rate.value) + 1e-9 for c in computed):
+            whole = found[0].whole
             yield _finding("rate_disagrees", "error",
-                           f"{shown(rate)} but {value_shown(pair.part.value)} of {value_shown(pair.whole.value)} "
-                           f"({shown(pair.part)} of {shown(pair.whole)}) is {computed:.1f}%",
-                           [rate, pair.whole, pair.part])
+                           f"{shown(rate)} but {value_shown(part.value)} of {value_shown(whole.value)} "
+                           f"({shown(part)} of {shown(whole)}) is {computed[0]:.1f}%",
+                           [rate, whole, part])
 
 
-def _named_by(rate: Mention, pairs: list[Pair]) -> Pair | None:
-    """The pair whose part's verb names the rate (X率 with X ending in the verb), the words before
-    the verb in X naming only what the counts name."""
+def _bases(found: list[Pair], counts: list[Mention]) -> list[Mention]:
+    """The counts a part's rate may be computed over: its wholes, then the counts of the same
+    unit stated between a whole and the part."""
+    part = found[0].part
+    wholes = list({p.whole.id: p.whole for p in found}.values())
+    for whole in list(wholes):
+        wholes += [c for c in counts if whole.num_start < c.num_start < part.num_start and c.unit == part.unit
+                   and all(c.id != w.id for w in wholes)]
+    return wholes
+
+
+def _named_by(rate: Mention, candidates: list[list[Pair]]) -> list[Pair]:
+    """The pairs (of one part) whose part's verb names the rate (X率 with X ending in the verb),
+    the words before the verb in X naming only what the counts name."""
     name = cjk(rate.lead)
     at = name.rfind("率")
     if at < 0:
-        return None
+        return []
     stem = name[:at]
-    for pair in pairs:
-        verb = PART_RE.search(pair.part.lead)
-        if verb is None or not stem.endswith(verb.group()):
-            continue
-        # The word right before the verb (调解 in 调解成功率, 信访件 in 信访件办结率) must be one the
-        # counts use; 按期/及时 办结率 counts something the text does not give.
-        qualifier = stem[:-len(verb.group())][-2:]
-        if not qualifier or qualifier in cjk(pair.whole.lead) + cjk(pair.part.lead):
-            return pair
-        return None
-    return None
+    for pairs in candidates:
+        named = [p for p in pairs if _names(stem, p)]
+        if named:
+            return named
+        if any(stem.endswith(_verb_of(p)) for p in pairs):
+            return []  # the nearest part the rate names has a qualifier the counts do not give
+    return []
+
+
+def _verb_of(pair: Pair) -> str:
+    if pair.verb:
+        return pair.verb
+    verb = PART_RE.search(pair.part.lead)
+    return verb.group() if verb else "\0"
+
+
+def _names(stem: str, pair: Pair) -> bool:
+    verb = _verb_of(pair)
+    if not stem.endswith(verb):
+        return False
+    # The word right before the verb (调解 in 调解成功率, 信访件 in 信访件办结率) must be one the
+    # counts use; 按期/及时 办结率 counts something the text does not give.
+    qualifier = stem[:-len(verb)][-2:]
+    return not qualifier or qualifier in cjk(pair.whole.lead) + cjk(pair.part.lead)
 
 
 def rounding(value: float) -> float:

@@ -68,9 +68,17 @@ def step(value: float) -> float:
     return 10.0 ** (len(digits) - len(digits.rstrip("0")))
 
 
+# A sentence that opens with 其中 (。其中，…) lists the parts of the sentence before it: one sentence.
+_CONTINUES = re.compile(r"\s*(?:其中|包括)")
+
+
+def sentence_ends(text: str) -> list[int]:
+    return [i for i, ch in enumerate(text) if ch in SENTENCE_END and not _CONTINUES.match(text, i + 1)]
+
+
 def mentions(text: str, metrics: list[MetricRecord]) -> list[Mention]:
     """The metrics in text order, each read in its sentence."""
-    ends = [i for i, ch in enumerate(text) if ch in SENTENCE_END]
+    ends = sentence_ends(text)
     out = []
     for metric in sorted(metrics, key=lambda m: (m.char_start, m.metric_id)):
         quote = text[metric.char_start:metric.char_end]

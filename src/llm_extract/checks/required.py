@@ -88,7 +88,7 @@ class Completeness:
 
 def completeness(extraction: Extraction) -> Completeness:
     text, sections = extraction.text, extraction.sections
-    assigned = _section_parts(sections)
+    assigned = _section_parts(sections, extraction.meta.year)
     regions: dict[Part, list[tuple[int, int]]] = {p: [] for p in PARTS}
     parts: dict[Part, Found] = {}
     for section, names, source in assigned:
@@ -123,17 +123,17 @@ def completeness(extraction: Extraction) -> Completeness:
     return Completeness(parts, causes, status, signed)
 
 
-def _section_parts(sections: list[SectionRecord]) -> list[tuple[SectionRecord, list[Part], Source]]:
+def _section_parts(sections: list[SectionRecord], year: int | None) -> list[tuple[SectionRecord, list[Part], Source]]:
     """The parts each section heads. A section inside a section that heads a part speaks for that
     part only; a top-level section without a part or category of its own, before the
     shortcomings and plans, is a measure (the body of the report: 一、强化组织领导…)."""
     by_id = {s.section_id: s for s in sections}
     out: dict[int, tuple[SectionRecord, list[Part], Source]] = {}
     for s in sections:
-        ancestor = _top_with_part(s, by_id)
+        ancestor = _top_with_part(s, by_id, year)
         if ancestor is not None and ancestor.section_id != s.section_id:
             continue  # its ancestor's part covers it
-        names, source = _own_parts(s)
+        names, source = _own_parts(s, year)
         if names:
             out[s.section_id] = (s, names, source)
     closing = [s.char_start for s, names, _ in out.values() if {"shortcomings", "plans"} & set(names)]
@@ -145,18 +145,26 @@ def _section_parts(sections: list[SectionRecord]) -> list[tuple[SectionRecord, l
     return sorted(out.values(), key=lambda entry: entry[0].char_start)
 
 
-def _own_parts(s: SectionRecord) -> tuple[list[Part], Source]:
+def _heads(part: Part, title: str, year: int | None) -> bool:
+    """Whether a heading's words name a part. A heading naming the year after the report's
+    (2025年重点任务 in a report on 2024) is about what comes next: the plans."""
+    if HEADING_WORDS[part].search(title):
+        return True
+    return part == "plans" and year is not None and re.search(rf"{year + 1}\s*年", title) is not None
+
+
+def _own_parts(s: SectionRecord, year: int | None = None) -> tuple[list[Part], Source]:
     """The parts a section heads by its category, else by its heading's words."""
     if s.category in CATEGORY_PART:
         names: list[Part] = [CATEGORY_PART[s.category]]
         # A heading may name a second part (存在的问题和下一步打算), but a shortcomings heading
         # is never a measure for saying 工作.
-        names += [p for p in PARTS if p not in names and p != "measures" and HEADING_WORDS[p].search(s.title)]
+        names += [p for p in PARTS if p not in names and p != "measures" and _heads(p, s.title, year)]
         return names, "category"
-    return [p for p in PARTS if HEADING_WORDS[p].search(s.title)], "heading"
+    return [p for p in PARTS if _heads(p, s.title, year)], "heading"
 
 
-def _top_with_part(s: SectionRecord, by_id: dict[int, SectionRecord]) -> SectionRecord | None:
+def _top_with_part(s: SectionRecord, by_id: dict[int, SectionRecord], year: int | None) -> SectionRecord | None:
     """The outermost section above or at s that heads a part."""
     chain = [s]
     parent = s.parent_id
@@ -164,7 +172,7 @@ def _top_with_part(s: SectionRecord, by_id: dict[int, SectionRecord]) -> Section
         chain.append(by_id[parent])
         parent = by_id[parent].parent_id
     for node in reversed(chain):
-        if _own_parts(node)[0]:
+        if _own_parts(node, year)[0]:
             return node
     return None
 

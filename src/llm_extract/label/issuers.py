@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from llm_extract.propose.numbers import parse_chinese
 from llm_extract.schemas import IssuerLevel, ReportMeta
 
 # Township-level units; a 片区 is a township-level area run by a management bureau.
@@ -92,8 +93,19 @@ def _county_prefix(name: str) -> re.Match[str] | None:
 # A line that is nothing but a body's name: a header above the title or a signature.
 _BODY_LINE = re.compile(
     rf"^(?:中共)?[\u4e00-\u9fff]{{2,30}}(?:{GOVERNMENT_ORGANS}|{DEPARTMENT_ORGANS}|县委|区委|旗委)$")
-_YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
-_DATE_LINE = re.compile(r"^((?:19|20)\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
+# A year in Arabic or in Chinese digits (二〇二四年, the dating style of many 公文).
+_CN_YEAR = "[一二][〇零O○一二三四五六七八九]{3}"
+_YEAR = re.compile(rf"((?:19|20)\d\d|{_CN_YEAR})\s*年")
+_CN_DAY = "[一二三四五六七八九十]{1,3}"
+_DATE_LINE = re.compile(
+    rf"^((?:19|20)\d\d|{_CN_YEAR})\s*年\s*(\d{{1,2}}|{_CN_DAY})\s*月\s*(\d{{1,2}}|{_CN_DAY})\s*日$")
+
+
+def _number(digits: str) -> int:
+    """An Arabic or Chinese number of a date: 2025, 二〇二五 (O and ○ as typed for 〇), 二十."""
+    if digits.isdigit():
+        return int(digits)
+    return parse_chinese(digits.replace("O", "〇").replace("○", "〇"))
 # A township named at the start of a title is followed by its year, organ or the report's words.
 _TITLE_TOWNSHIP = re.compile(
     rf"^(?P<unit>[\u4e00-\u9fff]{{1,14}}?(?:{TOWNSHIP_UNITS}))(?=\s|\d|人民政府|党委|党工委|政府|办事处|管理局|关于|法治|年度|$)")
@@ -138,7 +150,7 @@ def report_year(text: str) -> int | None:
     for source in (title or "", "\n".join(_lines(text)[:HEAD_LINES])):
         match = _YEAR.search(source)
         if match:
-            return int(match.group(1))
+            return _number(match.group(1))
     return None
 
 
@@ -147,7 +159,7 @@ def signature_date(text: str) -> tuple[int, int, int] | None:
     for line in reversed(_lines(text)[-TAIL_LINES:]):
         match = _DATE_LINE.match(line)
         if match:
-            return int(match.group(1)), int(match.group(2)), int(match.group(3))
+            return _number(match.group(1)), _number(match.group(2)), _number(match.group(3))
     return None
 
 

@@ -94,7 +94,10 @@ def spreads(store: Store, what: What = "metrics") -> list[Spread]:
     for r in rows:
         spread = by_doc.setdefault(r["doc_id"], Spread(r["doc_id"], document_label(r), {}))
         if r["n"]:
-            spread.counts[str(r["area"])] = int(r["n"])
+            # An area outside the 13 (a database written by other means) is drawn as unlabelled,
+            # not left out of the bar while counted in its total.
+            area = str(r["area"]) if r["area"] in AREAS else "unlabelled"
+            spread.counts[area] = spread.counts.get(area, 0) + int(r["n"])
     return list(by_doc.values())
 
 

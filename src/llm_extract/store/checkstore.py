@@ -58,11 +58,15 @@ def refresh_series(store: Store, doc_ids: Iterable[str] | None = None) -> int:
     members = [d.doc_id for g in groups for d in g]
     if not members:
         return 0
+    # The reviewed values: an indicator a reviewer chose (or a value corrected, or a metric
+    # rejected) is what the series compares, as `indicator_values` shows it.
     for row in store.query(
-            "SELECT * EXCLUDE (doc_id, township), doc_id FROM metrics WHERE indicator IS NOT NULL "
-            "AND doc_id IN (SELECT unnest(?)) ORDER BY doc_id, metric_id", [members]):
+            "SELECT doc_id, coalesce(metric_id, -1) AS metric_id, section_id, coalesce(name, '') AS name, value, "
+            "value_max, unit, coalesce(approx, false) AS approx, quote, char_start, char_end, indicator "
+            "FROM metrics_reviewed WHERE indicator IS NOT NULL AND doc_id IN (SELECT unnest(?)) "
+            "ORDER BY doc_id, char_start, char_end", [members]):
         doc_id = row.pop("doc_id")
-        docs[doc_id].metrics.append(MetricRecord(**row))
+        docs[doc_id].metrics.append(MetricRecord(category="other", **row))
     found = series_findings(docs[m] for m in members)
     with store.transaction():
         store.con.execute("DELETE FROM checks WHERE doc_id IN (SELECT unnest(?)) AND check_name IN (SELECT unnest(?))",
