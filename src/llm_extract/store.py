@@ -20,6 +20,7 @@ import duckdb
 
 from . import dbfile
 from .errors import StoreError
+from .fsnames import stored, unstored
 from .ground import is_grounded
 from .readonly import reading_statement
 from .reviewsql import REVIEWS_SQL
@@ -235,6 +236,12 @@ class Store:
             self.con.execute("DROP TABLE stale")
 
     @_file_errors
+    def document_paths(self) -> list[str]:
+        """Where every stored document was last seen, as os functions take the name: the inputs
+        an output file must never be written over."""
+        return [unstored(str(row[0])) for row in self.con.execute("SELECT path FROM documents").fetchall()]
+
+    @_file_errors
     def find_documents(self, key: str) -> list[tuple[str, str]]:
         """(doc_id, path) of the documents KEY names: a doc_id prefix, a file name or part of one,
         or a path. Literal text: `_` and `%` are characters, not wildcards. An exact name or path
@@ -292,7 +299,21 @@ class Store:
             return
         columns = {"doc_id": [doc_id] * len(rows)}
         columns.update({name: [row[name] for row in rows] for name in rows[0]})
+        # A record field whose migration has not landed yet has no column: left out while it is
+        # empty everywhere, refused once it holds anything (a value must never be lost unsaid).
+        have = self._columns(table)
+        for name in [n for n in columns if n not in have]:
+            if any(value is not None for value in columns[name]):
+                raise StoreError(f"the {table} table has no column {name} for the values to store; this is a bug, please report it")
+            del columns[name]
         self._insert_columns(table, columns)
+
+    def _columns(self, table: str) -> set[str]:
+        cache: dict[str, set[str]] = self.__dict__.setdefault("_column_cache", {})
+        if table not in cache:
+            cache[table] = {str(r[0]) for r in self.con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]).fetchall()}
+        return cache[table]
 
     def _insert_columns(self, table: str, columns: dict[str, list[Any]]) -> None:
         """Insert rows given column by column: one statement with one list per column, unnested
