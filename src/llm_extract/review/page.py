@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ReviewError
+from ..outpaths import check_output
 from ..store import Store
 from . import decisions, queue
 from .render import environment, static_text
@@ -24,6 +25,8 @@ def report_html(store: Store, doc_id: str) -> str:
 
 
 def write_report(store: Store, doc_id: str, target: Path) -> Path:
+    """Write (or replace) target; never over the database or a stored document's file."""
+    check_output(target, db=store.path, inputs=store.document_paths(), what="report page", flag="-o")
     html = report_html(store, doc_id)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
