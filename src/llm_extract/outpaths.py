@@ -68,7 +68,8 @@ class Ledger:
     """What an earlier run of a command wrote into a folder: the only existing files it may replace.
 
     Recorded before the files are written (so an interrupted run's files are still known as ours)
-    as relative names in `folder/NAME`, a small JSON file.
+    as relative names in `folder/NAME`, a small JSON file (named without .json: a glob for a
+    folder's JSON files, as the gold loader's, must not read it).
     """
 
     def __init__(self, folder: Path, name: str) -> None:

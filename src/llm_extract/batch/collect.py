@@ -23,6 +23,7 @@ from ..errors import BatchError, InputError, LlmExtractError, StoreError
 from ..extract import extract_document
 from ..labellers import LLMLabeller, extraction_version
 from ..llm import Backend
+from ..outpaths import check_output
 from ..prompts import Prompts
 from ..schemas import Extraction, Usage
 from ..store import Store, Writer
@@ -31,6 +32,7 @@ from .requests import (
     Manifest,
     ManifestDoc,
     Results,
+    manifest_path,
     read_manifest,
     read_results,
     request_line,
@@ -100,6 +102,9 @@ def collect(results_paths: list[Path], settings: Settings, requests_path: Path, 
     started = time.monotonic()
     prompts = prompts or Prompts()
     manifest = read_manifest(requests_path)
+    if reask_file is not None:  # checked before anything is stored: never over what this collect reads
+        inputs = [*results_paths, requests_path, manifest_path(requests_path), *(d.path for d in manifest.documents)]
+        check_output(reask_file, db=settings.db, inputs=inputs, what="follow-up batch file", flag="--reask-file")
     version = extraction_version(prompts, manifest.names)
     if version != manifest.prompt_version:
         raise BatchError(f"the prompts or the deciding code changed since these requests were prepared "

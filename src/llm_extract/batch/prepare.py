@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
-from ..documents import Document, load
+from ..documents import Document, find_reports, load
 from ..errors import BatchError, InputError, ModelOutputError
 from ..extract import extract_document
 from ..labellers import LLMLabeller, extraction_version
@@ -25,6 +25,7 @@ from ..pipeline import (
     find_documents,
     to_extract,
 )
+from ..outpaths import check_output
 from ..prompts import Prompts
 from ..store import Store
 from .backends import DEFERRED, RecordingBackend, Request, requests_of
@@ -109,6 +110,10 @@ def prepare(paths: list[Path], settings: Settings, output: Path, *, force: bool 
     shape = shape_of(settings)
     version = extraction_version(prompts, settings.names)
     summary = PrepareSummary(output, manifest_path(output), shape.model, shape.mode, version)
+    # Before anything is read: never the database, and never a report this run reads.
+    inputs = find_reports(paths).files
+    check_output(output, db=settings.db, inputs=inputs, what="request file", flag="-o")
+    check_output(summary.manifest_path, db=settings.db, inputs=inputs, what="request file's manifest")
     docs = select(paths, settings, version, force, say, summary.failed, summary.skipped)
     manifest = Manifest(shape, version, settings.names, settings.max_reasks)
     lines = []

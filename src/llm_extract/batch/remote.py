@@ -12,6 +12,7 @@ import openai
 from ..config import Settings
 from ..errors import BatchError, EndpointError
 from ..llm import describe
+from ..outpaths import check_output
 from .requests import write_text
 
 DONE = "completed"
@@ -64,6 +65,8 @@ def submit(settings: Settings, requests: Path) -> BatchInfo:
 def status(settings: Settings, batch_id: str, output: Path | None = None) -> BatchInfo:
     """The batch's state; once it is completed and OUTPUT is given, its output lines and its error
     lines (requests the endpoint failed, which collect lists) are written there."""
+    if output is not None:
+        check_output(output, db=settings.db, what="results file", flag="-o")
     client = _client(settings)
     try:
         batch = client.batches.retrieve(batch_id)

@@ -1,0 +1,229 @@
+"""Data safety, second round: no output flag writes over the database or an input, one bad file
+never stops a run, nothing grows without bound, nothing odd goes unsaid. Every case through the
+real CLI (typer's runner in-process, or a subprocess where a signal, a limit or the terminal is
+part of it) over real DuckDB files and real files in tmp_path."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.clihelp import REPORTS, cli, invoke, one_line_error
+
+SMALL = REPORTS / "004_264309198007c7ae.txt"
+OTHER = REPORTS / "001_68665389685953dc.txt"
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _documents(db: Path) -> list[tuple[str, str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [(str(p), str(d)) for p, d in con.execute("SELECT path, doc_id FROM documents ORDER BY path").fetchall()]
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def here(clean_env):
+    """An empty current folder with r.txt (a report) in it, no endpoint settings."""
+    shutil.copy(SMALL, clean_env / "r.txt")
+    return clean_env
+
+
+def _rules(*args: str) -> tuple[int, str]:
+    result = invoke("run", *args, "--backend", "rules")
+    return result.exit_code, result.stderr
+
+
+@pytest.fixture
+def stored(here):
+    """c.duckdb holding r.txt (rules backend)."""
+    code, stderr = _rules("r.txt", "--db", "c.duckdb")
+    assert code == 0, stderr
+    return here / "c.duckdb"
+
+
+def _refused(result, *words: str) -> str:
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    line = one_line_error(result.stderr)
+    assert "refused" in line, line
+    for word in words:
+        assert word in line, line
+    return line
+
+
+# --- 1. report -o ------------------------------------------------------------------------------
+@pytest.mark.parametrize("target", ["c.duckdb", "c.duckdb.wal", "./sub/../c.duckdb", "link.duckdb", "hard.duckdb", "r.txt"])
+def test_report_never_writes_over_the_database_or_an_input(stored, target):
+    (stored.parent / "sub").mkdir()
+    os.symlink("c.duckdb", stored.parent / "link.duckdb")
+    os.link(stored, stored.parent / "hard.duckdb")
+    before = {name: _sha(stored.parent / name) for name in ("c.duckdb", "r.txt")}
+    _refused(invoke("report", "r.txt", "--db", "c.duckdb", "-o", target))
+    assert {name: _sha(stored.parent / name) for name in before} == before
+    assert not (stored.parent / "c.duckdb.wal").exists()
+    assert len(_documents(stored)) == 1
+
+
+def test_report_replaces_a_page_it_is_asked_to_write(stored):
+    (stored.parent / "page.html").write_text("old", encoding="utf-8")
+    result = invoke("report", "r.txt", "--db", "c.duckdb", "-o", "page.html")
+    assert result.exit_code == 0, result.stderr
+    assert "<html" in (stored.parent / "page.html").read_text(encoding="utf-8")
+
+
+# --- 2. batch prepare -o -------------------------------------------------------------------------
+@pytest.mark.parametrize("target", ["c.duckdb", "c.duckdb.wal", "hard.duckdb"])
+def test_batch_prepare_never_writes_over_the_database(stored, target):
+    os.link(stored, stored.parent / "hard.duckdb")
+    before = _sha(stored)
+    _refused(invoke("batch", "prepare", "r.txt", "-o", target, "--db", "c.duckdb", "--model", "m", "--force"))
+    assert _sha(stored) == before and len(_documents(stored)) == 1
+
+
+@pytest.mark.parametrize("target", ["r.txt", "in/b.txt", "./in/../r.txt", "link.jsonl"])
+def test_batch_prepare_never_writes_over_a_report_it_reads(here, target):
+    (here / "in").mkdir()
+    shutil.copy(OTHER, here / "in" / "b.txt")
+    os.symlink("r.txt", here / "link.jsonl")
+    before = {p: _sha(here / p) for p in ("r.txt", "in/b.txt")}
+    _refused(invoke("batch", "prepare", "r.txt", "in", "-o", target, "--db", "new.duckdb", "--model", "m"))
+    assert {p: _sha(here / p) for p in before} == before
+    # A request file of its own is written, and written again (replacing it is what -o is for).
+    for _ in range(2):
+        result = invoke("batch", "prepare", "r.txt", "in", "-o", "requests.jsonl", "--db", "new.duckdb", "--model", "m")
+        assert result.exit_code == 0, result.stderr
+
+
+# --- 3. batch collect --reask-file --------------------------------------------------------------
+@pytest.fixture
+def prepared(here):
+    """requests.jsonl for r.txt and in/b.txt; res.jsonl answering only r.txt's requests."""
+    from llm_extract.batch.requests import read_manifest
+    from tests.batchrunner import AnswerServer, answer_lines, write_lines
+
+    (here / "in").mkdir()
+    shutil.copy(OTHER, here / "in" / "b.txt")
+    result = invoke("batch", "prepare", "r.txt", "in", "-o", "requests.jsonl", "--db", "rf.duckdb", "--model", "m")
+    assert result.exit_code == 0, result.stderr
+    first = set(read_manifest(here / "requests.jsonl").documents[1].custom_ids)
+    lines = [line for line in answer_lines(here / "requests.jsonl", AnswerServer().answer) if line["custom_id"] in first]
+    write_lines(here / "res.jsonl", lines)
+    return here
+
+
+@pytest.mark.parametrize("target", ["rf.duckdb", "rf.duckdb.wal", "res.jsonl", "requests.jsonl",
+                                    "requests.manifest.json", "r.txt", "in/b.txt"])
+def test_batch_collect_never_writes_its_follow_up_over_the_database_or_an_input(prepared, target):
+    files = ["res.jsonl", "requests.jsonl", "requests.manifest.json", "r.txt", "in/b.txt"]
+    before = {name: _sha(prepared / name) for name in files}
+    _refused(invoke("batch", "collect", "res.jsonl", "--requests", "requests.jsonl", "--db", "rf.duckdb",
+                    "--reask-file", target))
+    assert {name: _sha(prepared / name) for name in files} == before
+    # Refused before anything was stored: the same command with a good path stores one document.
+    result = invoke("batch", "collect", "res.jsonl", "--requests", "requests.jsonl", "--db", "rf.duckdb",
+                    "--reask-file", "followup.jsonl")
+    assert result.exit_code == 1, result.stderr
+    assert len(_documents(prepared / "rf.duckdb")) == 1 and (prepared / "followup.jsonl").exists()
+
+
+# --- 4, 5. review --export-gold -----------------------------------------------------------------
+def _accept_all(db: Path) -> None:
+    from llm_extract.review.decisions import accept_rest
+    from llm_extract.store import Store
+
+    with Store(db) as store:
+        for doc_id, _ in store.find_documents(""):
+            accept_rest(store, doc_id, "tester")
+
+
+@pytest.fixture
+def reviewed(here):
+    """c.duckdb with same.txt, same.md, x.docx and z.txt, every item accepted."""
+    from tests.formatfixtures import docx_bytes
+
+    text = SMALL.read_text(encoding="utf-8")
+    (here / "in").mkdir()
+    (here / "in" / "same.txt").write_text(text, encoding="utf-8")
+    (here / "in" / "same.md").write_text(text + "\n附：另一份\n", encoding="utf-8")
+    (here / "in" / "x.docx").write_bytes(docx_bytes(OTHER.read_text(encoding="utf-8")))
+    shutil.copy(OTHER, here / "in" / "z.txt")
+    code, stderr = _rules("in", "--db", "c.duckdb")
+    assert code == 0, stderr
+    _accept_all(here / "c.duckdb")
+    return here
+
+
+def test_export_gold_writes_every_reviewed_document_whatever_its_name_and_format(reviewed):
+    from llm_extract.gold import integrity_errors, load_gold_dir
+
+    result = invoke("review", "--db", "c.duckdb", "--export-gold", "out")
+    assert result.exit_code == 0, result.stderr
+    assert "4 reviewed documents written" in result.stderr, result.stderr
+    written = result.stdout.split()
+    assert len(written) == len(set(written)) == 4 and all(Path(p).exists() for p in written)
+    gold = load_gold_dir(reviewed / "out")
+    assert set(gold) == {"same.txt", "same.md", "x.docx.txt", "z.txt"}
+    for name, doc in gold.items():
+        text = (reviewed / "out" / "reports" / name).read_text(encoding="utf-8")
+        assert integrity_errors(doc, text) == [], name
+    # Again into the same folder: its own files are replaced, nothing else is touched.
+    assert invoke("review", "--db", "c.duckdb", "--export-gold", "out").exit_code == 0
+
+
+@pytest.mark.parametrize("mine", ["z.json", "reports/z.txt"])
+def test_export_gold_never_replaces_a_file_it_did_not_write(reviewed, mine):
+    (reviewed / "out" / "reports").mkdir(parents=True)
+    (reviewed / "out" / mine).write_text("hand-labelled", encoding="utf-8")
+    _refused(invoke("review", "--db", "c.duckdb", "--export-gold", "out"), mine.split("/")[-1])
+    assert (reviewed / "out" / mine).read_text(encoding="utf-8") == "hand-labelled"
+    assert not (reviewed / "out" / "same.json").exists()  # refused before anything was written
+
+
+def test_export_gold_never_writes_over_the_reports_it_was_made_from(reviewed):
+    before = {p.name: _sha(p) for p in (reviewed / "in").iterdir()}
+    # DIR/reports/z.txt would be in/z.txt itself.
+    (reviewed / "g").mkdir()
+    os.symlink(reviewed / "in", reviewed / "g" / "reports")
+    _refused(invoke("review", "--db", "c.duckdb", "--export-gold", "g"), "input")
+    assert {p.name: _sha(p) for p in (reviewed / "in").iterdir()} == before
+
+
+# --- 6. export ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_export_never_replaces_a_file_it_did_not_write(stored, fmt):
+    (stored.parent / "out").mkdir()
+    mine = stored.parent / "out" / f"metrics.{fmt}"
+    mine.write_text("my own numbers\n", encoding="utf-8")
+    _refused(invoke("export", "out", "--db", "c.duckdb", "--format", fmt), f"metrics.{fmt}")
+    assert mine.read_text(encoding="utf-8") == "my own numbers\n"
+    assert not (stored.parent / "out" / f"documents.{fmt}").exists()
+    mine.unlink()
+    for _ in range(2):  # its own files: replaced by the next export
+        result = invoke("export", "out", "--db", "c.duckdb", "--format", fmt)
+        assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", ["c.duckdb.lock", "c.duckdb.tmp"])
+def test_export_never_writes_over_the_databases_own_files(stored, name):
+    (stored.parent / name).write_text("", encoding="utf-8")
+    os.symlink(stored.parent / name, stored.parent / "metrics.csv")
+    _refused(invoke("export", ".", "--db", "c.duckdb", "--format", "csv"), "database")
