@@ -227,3 +227,59 @@ def test_export_never_writes_over_the_databases_own_files(stored, name):
     (stored.parent / name).write_text("", encoding="utf-8")
     os.symlink(stored.parent / name, stored.parent / "metrics.csv")
     _refused(invoke("export", ".", "--db", "c.duckdb", "--format", "csv"), "database")
+
+
+# --- 7, 17. names that are not UTF-8, or that hold escapes, newlines and emoji codes -------------
+def _bad_name(folder: Path) -> Path:
+    path = Path(os.fsdecode(os.fsencode(str(folder)) + b"/bad\xff\xfename.txt"))
+    shutil.copy(OTHER, path)
+    return path
+
+
+def test_a_name_that_is_not_utf8_is_stored_losslessly_and_the_run_goes_on(here):
+    from llm_extract.fsnames import unstored
+
+    (here / "in").mkdir()
+    bad = _bad_name(here / "in")
+    shutil.copy(SMALL, here / "in" / "good.txt")
+    code, stderr = _rules("in", "--db", "c.duckdb")
+    assert code == 0, stderr
+    assert "Traceback" not in stderr and "ok  in/bad\\xff\\xfename.txt" in stderr, stderr
+    paths = [p for p, _ in _documents(here / "c.duckdb")]
+    assert len(paths) == 2 and str(bad.resolve()) in [unstored(p) for p in paths]
+    assert all(p.encode("utf-8") for p in paths)  # valid UTF-8 in the database
+    # The same name found again is the same stored document: skipped, not stored twice.
+    code, stderr = _rules("in", "--db", "c.duckdb")
+    assert code == 0 and "2 skipped" in stderr and len(_documents(here / "c.duckdb")) == 2, stderr
+    shown = invoke("show", "bad", "--db", "c.duckdb")
+    assert shown.exit_code == 0 and "bad\\xff\\xfename.txt" in shown.stdout
+
+
+def test_batch_prepare_and_collect_keep_a_name_that_is_not_utf8(here):
+    from tests.batchrunner import AnswerServer, answer_lines, write_lines
+
+    (here / "in").mkdir()
+    bad = _bad_name(here / "in")
+    result = invoke("batch", "prepare", "in", "-o", "requests.jsonl", "--db", "b.duckdb", "--model", "m")
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((here / "requests.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["documents"][0]["path"] == str(bad.resolve())
+    write_lines(here / "res.jsonl", answer_lines(here / "requests.jsonl", AnswerServer().answer))
+    result = invoke("batch", "collect", "res.jsonl", "--requests", "requests.jsonl", "--db", "b.duckdb")
+    assert result.exit_code == 0, result.stderr
+    assert len(_documents(here / "b.duckdb")) == 1
+
+
+@pytest.mark.parametrize("name", ["\x1b[31mred.txt", "x\nok  fake.txt", ":warning:.txt", "[bold]b[red].txt",
+                                  "\u202etxt.exe.txt"])
+def test_names_are_printed_escaped(here, name):
+    (here / "in").mkdir()
+    shutil.copy(SMALL, here / "in" / name)
+    (here / "in" / f"empty{name}").write_text("", encoding="utf-8")  # a failure line names it too
+    code, stderr = _rules("in", "--db", "c.duckdb")
+    assert code == 1, stderr
+    assert "\x1b" not in stderr and "\u202e" not in stderr and "⚠" not in stderr
+    assert not any(line.startswith("ok  fake") for line in stderr.splitlines()), stderr
+    assert len([line for line in stderr.splitlines() if line.startswith(("ok", "failed"))]) == 2, stderr
+    if name.startswith((":", "[")):
+        assert name in stderr  # as it is: no emoji, no markup

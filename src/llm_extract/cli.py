@@ -24,6 +24,7 @@ from rich.tree import Tree
 
 from .config import Settings, load_settings
 from .errors import LlmExtractError, from_ctrl_c
+from .fsnames import printable
 from .output import csv_rows, json_rows, shown
 from .prompts import Prompts
 
@@ -36,8 +37,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+# emoji=False: a name such as ":warning:.txt" is printed as it is, never as an emoji.
+out = Console(emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB file.", envvar="LLM_EXTRACT_DB")]
 WaitOption = Annotated[Optional[float], typer.Option(
@@ -68,7 +70,7 @@ class ExportFormat(str, Enum):
 
 def _fail(exc: LlmExtractError, code: int = 2) -> typer.Exit:
     # Messages carry paths and SQL from the user: printed as text, never as markup.
-    err.print(f"[red]error:[/red] {escape(' '.join(str(exc).split()))}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(printable(' '.join(str(exc).split())))}", highlight=False)
     return typer.Exit(code)
 
 
@@ -126,7 +128,8 @@ def run(
 
     settings = _settings(db=db, base_url=base_url, model=model, api_key=api_key, mode=mode,
                          concurrency=concurrency, model_path=model_path)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    # markup=False: the description is a file name, never markup or emoji codes.
+    progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TextColumn("{task.fields[pace]}"), console=err, transient=False)
     state: dict[str, Any] = {"done": 0}
 
@@ -135,7 +138,7 @@ def run(
         if isinstance(event, Started):
             state["task"] = progress.add_task("extracting", total=event.total, pace="")
         elif isinstance(event, DocStarted):
-            progress.update(state["task"], description=escape(Path(event.path).name))
+            progress.update(state["task"], description=printable(Path(event.path).name))
         elif isinstance(event, DocDone):
             state["done"] += 1
             e = event.extraction
@@ -144,7 +147,7 @@ def run(
                 f"{e.status}  {escape(shown(event.path))}: {len(e.metrics)} metrics, {len(e.problems)} problems, "
                 f"{e.dropped} dropped, {e.fallbacks} names from code, {e.seconds:.1f} s", highlight=False)
         elif isinstance(event, Failed):
-            progress.console.print(f"[red]failed[/red]  {escape(shown(event.path))}: {escape(event.reason)}",
+            progress.console.print(f"[red]failed[/red]  {escape(shown(event.path))}: {escape(printable(event.reason))}",
                                    highlight=False)
         elif isinstance(event, Skipped):
             if not event.same_as:
@@ -153,9 +156,9 @@ def run(
                     return  # counted in the closing line: a re-run over a corpus would print thousands
             reason = (f"same content as {shown(event.same_as)}" if event.same_as
                       else "already extracted (use --force to redo)")
-            progress.console.print(f"skipped {escape(shown(event.path))}: {escape(reason)}", highlight=False)
+            progress.console.print(f"skipped {escape(shown(event.path))}: {escape(printable(reason))}", highlight=False)
         elif isinstance(event, Note):
-            progress.console.print(f"note  {escape(shown(event.path))}: {escape(event.note)}", highlight=False)
+            progress.console.print(f"note  {escape(shown(event.path))}: {escape(printable(event.note))}", highlight=False)
         elif isinstance(event, Throughput) and "task" in state:
             pace = f"{event.docs_per_minute:.1f} docs/min, {event.requests_per_second:.1f} req/s"
             if event.limit < event.concurrency:
@@ -185,9 +188,9 @@ def run(
         f"{len(summary.failed)} failed; {summary.metrics} metrics ({summary.fallbacks} names from code after "
         f"failing their check), {summary.problems} problems, {summary.dropped} dropped; {summary.usage.calls} model calls, "
         f"{summary.usage.prompt_tokens}+{summary.usage.completion_tokens} tokens; "
-        f"{summary.seconds:.1f} s → {escape(str(settings.db))}", highlight=False)
+        f"{summary.seconds:.1f} s → {escape(shown(settings.db))}", highlight=False)
     if summary.aborted:
-        err.print(f"[red]aborted:[/red] {escape(summary.aborted)}", highlight=False)
+        err.print(f"[red]aborted:[/red] {escape(printable(summary.aborted))}", highlight=False)
     raise typer.Exit(summary.exit_code)
 
 
@@ -248,7 +251,7 @@ def export(
             raise
         raise exit_ from None
     for path in written:
-        out.print(str(path), highlight=False, markup=False)
+        out.print(shown(path), highlight=False, markup=False)
 
 
 @app.command()
@@ -371,7 +374,7 @@ def review(
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"warning: listening on {host}: other machines can reach this page", highlight=False, markup=False)
     # One unwrapped line with the URL, so that scripts (and tests) can read it.
-    out.print(f"reviewing {db} as {name} at {server.url}", highlight=False, markup=False, soft_wrap=True)
+    out.print(f"reviewing {shown(db)} as {printable(name)} at {server.url}", highlight=False, markup=False, soft_wrap=True)
     out.print("Ctrl-C stops it.", highlight=False, markup=False)
     sys.stdout.flush()
     try:
@@ -400,13 +403,13 @@ def _export_gold(db: Path, folder: Path, wait: Optional[float]) -> None:
     with Store(db, read_only=True, wait=wait) as store:
         result = export_gold(store, folder)
     for path in result.written:
-        out.print(str(path), highlight=False, markup=False)
+        out.print(shown(path), highlight=False, markup=False)
     for name, why in result.skipped:
-        err.print(f"skipped {name}: {why}", highlight=False, markup=False)
+        err.print(f"skipped {printable(name)}: {printable(why)}", highlight=False, markup=False)
     for name, note in result.notes:
-        err.print(f"note  {name}: {note}", highlight=False, markup=False)
-    err.print(f"{len(result.written)} reviewed documents written to {folder}; score against them with "
-              f"llm-extract eval --gold {folder} --reports {folder / 'reports'}", highlight=False, markup=False)
+        err.print(f"note  {printable(name)}: {printable(note)}", highlight=False, markup=False)
+    err.print(f"{len(result.written)} reviewed documents written to {shown(folder)}; score against them with "
+              f"llm-extract eval --gold {shown(folder)} --reports {shown(folder / 'reports')}", highlight=False, markup=False)
 
 
 @app.command()
@@ -431,7 +434,7 @@ def report(
         if (exit_ := _exit_for(exc)) is None:
             raise
         raise exit_ from None
-    out.print(str(written), highlight=False, markup=False)
+    out.print(shown(written), highlight=False, markup=False)
 
 
 @app.command()
@@ -498,7 +501,7 @@ class Reask(str, Enum):
 def _say(kind: str, path: str, message: str) -> None:
     # Paths and reasons come from the file system, the user and the endpoint: never markup.
     tag = {"failed": "[red]failed[/red]", "unanswered": "[yellow]unanswered[/yellow]"}.get(kind, escape(kind))
-    err.print(f"{tag}  {escape(shown(path))}: {escape(message)}", highlight=False)
+    err.print(f"{tag}  {escape(shown(path))}: {escape(printable(message))}", highlight=False)
 
 
 @batch_app.command("prepare")
@@ -528,7 +531,7 @@ def batch_prepare(
         raise exit_ from None
     err.print(f"{len(summary.documents)} documents, {summary.requests} requests ({summary.model}, {summary.mode}, "
               f"version {summary.prompt_version}), {len(summary.skipped)} skipped, {len(summary.failed)} failed "
-              f"→ {escape(str(summary.requests_path))} (+ {escape(summary.manifest_path.name)})", highlight=False)
+              f"→ {escape(shown(summary.requests_path))} (+ {escape(printable(summary.manifest_path.name))})", highlight=False)
     raise typer.Exit(summary.exit_code)
 
 
@@ -569,14 +572,14 @@ def batch_collect(
               f"{summary.metrics} metrics, {summary.problems} problems, {summary.dropped} dropped"
               f"{f'; {len(summary.bad_lines)} result lines unreadable' if summary.bad_lines else ''}"
               f"{f'; {summary.unknown_ids} answers for other request files' if summary.unknown_ids else ''}"
-              f" → {escape(str(settings.db))}", highlight=False)
+              f" → {escape(shown(settings.db))}", highlight=False)
     if summary.followup is not None:
-        err.print(f"wrote {summary.followup_lines} requests to {escape(str(summary.followup))}; submit it, then collect "
+        err.print(f"wrote {summary.followup_lines} requests to {escape(shown(summary.followup))}; submit it, then collect "
                   f"with every results file, the follow-up's last", highlight=False)
     elif summary.waiting and not reask:
         err.print("ask them live with --reask live, or write a follow-up batch with --reask-file FILE", highlight=False)
     if summary.aborted:
-        err.print(f"[red]aborted:[/red] {escape(summary.aborted)}", highlight=False)
+        err.print(f"[red]aborted:[/red] {escape(printable(summary.aborted))}", highlight=False)
     raise typer.Exit(summary.exit_code)
 
 
@@ -624,7 +627,7 @@ def batch_status(
             raise
         raise exit_ from None
     err.print(f"batch {escape(info.id)}: {escape(info.status)}, {info.completed} of {info.total} requests answered, "
-              f"{info.failed} failed" + (f"; {info.written} result lines → {escape(str(output))}" if output and info.status == DONE else ""),
+              f"{info.failed} failed" + (f"; {info.written} result lines → {escape(shown(output))}" if output and info.status == DONE else ""),
               highlight=False)
     for line in info.errors:
         err.print(f"  {escape(line)}", highlight=False)

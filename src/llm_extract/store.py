@@ -233,7 +233,7 @@ class Store:
             return
         with self.transaction():
             self.con.execute("CREATE OR REPLACE TEMP TABLE seen (doc_id VARCHAR, path VARCHAR)")
-            self._insert_columns("seen", {"doc_id": list(seen), "path": list(seen.values())})
+            self._insert_columns("seen", {"doc_id": list(seen), "path": [stored(p) for p in seen.values()]})
             self.con.execute("UPDATE documents SET path = seen.path FROM seen WHERE documents.doc_id = seen.doc_id")
             self.con.execute(
                 """CREATE OR REPLACE TEMP TABLE stale AS
@@ -257,7 +257,7 @@ class Store:
         or a path. Literal text: `_` and `%` are characters, not wildcards. An exact name or path
         wins over a partial one."""
         rows = [(str(d), str(p)) for d, p in self.con.execute("SELECT doc_id, path FROM documents ORDER BY path").fetchall()]
-        resolved = os.path.realpath(key)
+        resolved, key = stored(os.path.realpath(key)), stored(key)
         exact = [(d, p) for d, p in rows if p in (key, resolved) or os.path.basename(p) == key or p.endswith(os.sep + key)]
         if exact:
             return exact
@@ -271,6 +271,7 @@ class Store:
         that is a bug upstream, and a stored row must never claim characters it did not come from.
         """
         doc_id, text = extraction.doc_id, extraction.text
+        path = stored(extraction.path)  # a name that is not UTF-8 is stored escaped, never refused
         items: list[MetricRecord | ProblemRecord] = [*extraction.metrics, *extraction.problems]
         for item in items:
             if not is_grounded(text, item.quote, item.char_start, item.char_end):
@@ -280,7 +281,7 @@ class Store:
             # The rows of this document, or of an older version of its file. A new document has
             # none: the deletes (each a scan of a table that grows with the corpus) are skipped.
             old = [r[0] for r in self.con.execute(
-                "SELECT doc_id FROM documents WHERE doc_id = ? OR path = ?", [doc_id, extraction.path]).fetchall()]
+                "SELECT doc_id FROM documents WHERE doc_id = ? OR path = ?", [doc_id, path]).fetchall()]
             for table in DOCUMENT_TABLES if old else ():
                 self.con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest(?))", [old])
             meta = extraction.meta
@@ -290,7 +291,7 @@ class Store:
                    n_dropped, prompt_tokens, completion_tokens, model_calls, seconds, issuer_level, n_fallbacks,
                    source_format, converter)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [doc_id, extraction.path, extraction.title, meta.township, meta.county, meta.year,
+                [doc_id, path, extraction.title, meta.township, meta.county, meta.year,
                  meta.issuer, meta.report_date, len(text), text, extraction.run_id, extraction.model,
                  extraction.prompt_version, now(), extraction.status,
                  json.dumps(extraction.failed_steps, ensure_ascii=False) if extraction.failed_steps else None,
@@ -372,7 +373,7 @@ class Store:
     @_file_errors
     def start_run(self, run_id: str, base_url: str | None, model: str) -> None:
         self.con.execute("INSERT INTO runs (run_id, started_at, base_url, model, status) VALUES (?, ?, ?, ?, 'running')",
-                         [run_id, now(), base_url, model])
+                         [run_id, now(), None if base_url is None else stored(base_url), model])
 
     @_file_errors
     def finish_run(self, run_id: str, n_docs: int, n_ok: int, n_failed: int, n_dropped: int,

@@ -24,6 +24,7 @@ from instructor.templating import handle_templating  # type: ignore[attr-defined
 from pydantic import BaseModel
 
 from ..errors import BatchError
+from ..fsnames import json_safe
 from ..schemas import Namer
 
 URL = "/v1/chat/completions"
@@ -91,13 +92,14 @@ def request_line(cid: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def write_jsonl(path: Path, lines: Iterable[dict[str, Any]]) -> int:
     """Write one JSON object a line; returns how many."""
-    text = [json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines]
+    text = [json_safe(json.dumps(line, ensure_ascii=False, separators=(",", ":"))) + "\n" for line in lines]
     write_text(path, "".join(text))
     return len(text)
 
 
 def write_json(path: Path, value: dict[str, Any]) -> None:
-    write_text(path, json.dumps(value, ensure_ascii=False, indent=1) + "\n")
+    # json_safe: a report whose name is not UTF-8 is named by its \u escapes, read back as the name.
+    write_text(path, json_safe(json.dumps(value, ensure_ascii=False, indent=1)) + "\n")
 
 
 def write_text(path: Path, text: str) -> None:
