@@ -283,3 +283,102 @@ def test_names_are_printed_escaped(here, name):
     assert len([line for line in stderr.splitlines() if line.startswith(("ok", "failed"))]) == 2, stderr
     if name.startswith((":", "[")):
         assert name in stderr  # as it is: no emoji, no markup
+
+
+# --- 8. a converter's exception is that file's one line ----------------------------------------
+LOOPING_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+               b"2 0 obj<</Type/Pages/Kids[2 0 R]/Count 1>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def test_a_pdf_whose_page_tree_points_at_itself_fails_alone(here):
+    (here / "in").mkdir()
+    (here / "in" / "a_loop.pdf").write_bytes(LOOPING_PDF)
+    shutil.copy(SMALL, here / "in" / "b.txt")
+    code, stderr = _rules("in", "--db", "c.duckdb")
+    assert code == 1 and "Traceback" not in stderr, stderr
+    [failed] = [line for line in stderr.splitlines() if line.startswith("failed")]
+    assert "a_loop.pdf" in failed and "pdf" in failed
+    assert [Path(p).name for p, _ in _documents(here / "c.duckdb")] == ["b.txt"]
+
+
+def test_any_exception_of_a_converter_is_that_files_failure(here, monkeypatch):
+    from llm_extract.formats import html
+
+    def broken(data: bytes, source_format: str = "html"):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(html, "convert", broken)
+    (here / "in").mkdir()
+    (here / "in" / "a.html").write_text("<html><body><p>x</p></body></html>", encoding="utf-8")
+    shutil.copy(SMALL, here / "in" / "b.txt")
+    code, stderr = _rules("in", "--db", "c.duckdb")
+    assert code == 1 and "RecursionError" in stderr and "Traceback" not in stderr, stderr
+    assert len(_documents(here / "c.duckdb")) == 1
+
+
+# --- 9. disk full ----------------------------------------------------------------------------------
+def _three(here: Path) -> None:
+    (here / "in").mkdir()
+    for i, report in enumerate((SMALL, OTHER, REPORTS / "000_bfd2e8a3485ea91a.txt")):
+        shutil.copy(report, here / "in" / f"r{i}.txt")
+
+
+@pytest.mark.parametrize("full", [
+    lambda: OSError(errno.ENOSPC, "No space left on device"),
+    lambda: duckdb.TransactionException('TransactionContext Error: Failed to commit: Could not write file '
+                                        '"c.duckdb.wal": No space left on device'),
+])
+def test_a_full_disk_stops_the_run_with_one_line_and_exit_2(here, monkeypatch, full):
+    from llm_extract import store as store_module
+    from llm_extract.store import Store
+
+    _three(here)
+    real = Store.save.__wrapped__  # under the file-errors wrapper, as DuckDB's own errors are
+    calls = []
+
+    def save(self, extraction):
+        calls.append(extraction.path)
+        if len(calls) == 2:
+            raise full()
+        return real(self, extraction)
+
+    monkeypatch.setattr(Store, "save", store_module._file_errors(save))
+    code, stderr = _rules("in", "--db", "c.duckdb")
+    assert code == 2 and "Traceback" not in stderr, stderr
+    [aborted] = [line for line in stderr.splitlines() if line.startswith("aborted")]
+    assert "disk" in aborted and "full" in aborted
+    assert [Path(p).name for p, _ in _documents(here / "c.duckdb")] == ["r0.txt"]  # nothing saved is lost
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 3 MiB tmpfs (needs root; skipped elsewhere)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_really_full_disk_is_one_line_and_exit_2(tmp_path, tiny_disk):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    text = (REPORTS / "000_bfd2e8a3485ea91a.txt").read_text(encoding="utf-8")
+    for i in range(30):
+        (folder / f"r{i:02d}.txt").write_text(f"{text}\n第{i}份\n", encoding="utf-8")
+    done = cli("run", str(folder), "--backend", "rules", "--db", str(tiny_disk / "c.duckdb"), cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    [aborted] = [line for line in done.stderr.splitlines() if line.startswith("aborted")]
+    assert "No space left on device" in aborted
+    saved = [line for line in done.stderr.splitlines() if line.startswith("ok")]
+    assert 0 < len(saved) < 30
+    # What was reported saved is in the database.
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(tiny_disk / "c.duckdb", copy)
+    if (tiny_disk / "c.duckdb.wal").exists():
+        shutil.copy(tiny_disk / "c.duckdb.wal", tmp_path / "copy.duckdb.wal")
+    assert len(_documents(copy)) == len(saved)

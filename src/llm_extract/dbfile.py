@@ -7,6 +7,7 @@ their turn in between; whoever finds the file locked waits a little and tries ag
 
 from __future__ import annotations
 
+import errno
 import signal
 import threading
 import time
@@ -32,6 +33,20 @@ EXPORTER_CONFIG: dict[str, Any] = {
 }
 # And nothing outside the database file, unless the reader is export, which writes its own files.
 READER_CONFIG: dict[str, Any] = {"enable_external_access": False, **EXPORTER_CONFIG}
+
+
+# A full disk (or quota, or file size limit) as DuckDB words it and as the OS numbers it.
+DISK_FULL_WORDS = ("No space left on device", "Disk quota exceeded", "File too large")
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class DiskFull(StoreError):
+    """The database's disk is full: nothing is lost, the run stops and says so."""
+
+
+def _disk_full(path: Path, message: str) -> str:
+    return (f"the disk of {path} is full ({message}); free some space and run the same command again: "
+            "documents already saved are kept, the one being saved is not")
 
 
 class DatabaseLocked(StoreError):
@@ -94,6 +109,8 @@ def errors(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> Iterator
         if hits or isinstance(exc, duckdb.InterruptException):
             raise KeyboardInterrupt from exc
         message = " ".join(str(exc).split())
+        if any(words in message for words in DISK_FULL_WORDS):  # DuckDB says so in any kind of error
+            raise DiskFull(_disk_full(path, message)) from exc
         if isinstance(exc, duckdb.IOException) and "Could not set lock" in message:
             raise DatabaseLocked(f"{path} is in use by another process ({message})") from exc
         if isinstance(exc, duckdb.IOException | duckdb.SerializationException | duckdb.FatalException
@@ -104,6 +121,10 @@ def errors(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> Iterator
     except RuntimeError as exc:
         if hits or "interrupted" in str(exc).lower():
             raise KeyboardInterrupt from exc
+        raise
+    except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS:
+            raise DiskFull(_disk_full(path, exc.strerror or str(exc))) from exc
         raise
     finally:
         restore()

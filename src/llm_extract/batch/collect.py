@@ -257,8 +257,8 @@ def _finish(settings: Settings, summary: CollectSummary, n_docs: int, status: st
             store.finish_run(summary.run_id, n_docs, len(summary.ok) + len(summary.partial), len(summary.failed),
                              summary.dropped, summary.usage.prompt_tokens, summary.usage.completion_tokens, status)
     except StoreError:
-        if status != "interrupted":
-            raise
+        if status == "finished":
+            raise  # an interrupted or aborted collect has said why already; the next one marks it
 
 
 def _write_followup(path: Path, waiting: list[Listed]) -> int:
