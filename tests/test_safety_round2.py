@@ -382,3 +382,50 @@ def test_a_really_full_disk_is_one_line_and_exit_2(tmp_path, tiny_disk):
     if (tiny_disk / "c.duckdb.wal").exists():
         shutil.copy(tiny_disk / "c.duckdb.wal", tmp_path / "copy.duckdb.wal")
     assert len(_documents(copy)) == len(saved)
+
+
+# --- 14, 16. DuckDB: no extensions, files that are not DuckDB, the temp folder --------------------
+@pytest.mark.parametrize("command", [["run", "r.txt", "--backend", "rules"], ["sql", "SELECT 1"], ["show", "r.txt"],
+                                     ["export", "out"], ["report", "r.txt", "-o", "p.html"], ["review", "--export-gold", "g"]])
+@pytest.mark.parametrize("kind", ["sqlite", "text"])
+def test_a_file_that_is_not_duckdb_as_db_is_one_line_and_untouched(here, command, kind):
+    db = here / "other.db"
+    if kind == "sqlite":
+        con = sqlite3.connect(db)
+        con.execute("CREATE TABLE t (x)")
+        con.commit()
+        con.close()
+    else:
+        shutil.copy(SMALL, db)
+    before = _sha(db)
+    result = invoke(*command, "--db", "other.db")
+    assert result.exit_code == 2, result.stderr
+    line = one_line_error(result.stderr)
+    assert "not a DuckDB database" in line and "extension" not in line.lower(), line
+    assert _sha(db) == before and not (here / "other.db.wal").exists()
+
+
+def test_no_connection_installs_or_loads_extensions_and_temp_files_stay_private(stored, monkeypatch):
+    from llm_extract import dbfile
+    from llm_extract.store import Store
+
+    opened = []
+    real = duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: opened.append(k.get("config")) or real(*a, **k))
+    for read_only in (False, True):
+        with Store(stored, read_only=read_only) as store:
+            assert store.query("SELECT current_setting('autoinstall_known_extensions') a, "
+                               "current_setting('autoload_known_extensions') b, "
+                               "current_setting('temp_directory') t")[0] == {"a": False, "b": False, "t": dbfile.private_temp()}
+    assert opened and all(c["autoinstall_known_extensions"] is False and c["autoload_known_extensions"] is False
+                          for c in opened)
+
+
+def test_a_linked_tmp_folder_beside_the_database_reads_nothing(stored):
+    secret = stored.parent / "private"
+    secret.mkdir()
+    (secret / "key.txt").write_text("do not show", encoding="utf-8")
+    os.symlink(secret, stored.parent / "c.duckdb.tmp")
+    result = invoke("sql", "SELECT content FROM read_text('c.duckdb.tmp/key.txt')", "--db", "c.duckdb")
+    assert result.exit_code == 2 and "do not show" not in result.stdout + result.stderr
+    one_line_error(result.stderr)
