@@ -429,3 +429,54 @@ def test_a_linked_tmp_folder_beside_the_database_reads_nothing(stored):
     result = invoke("sql", "SELECT content FROM read_text('c.duckdb.tmp/key.txt')", "--db", "c.duckdb")
     assert result.exit_code == 2 and "do not show" not in result.stdout + result.stderr
     one_line_error(result.stderr)
+
+
+# --- 18. small ones ------------------------------------------------------------------------------
+@pytest.mark.parametrize("query", ["SELECT 1 AS update", "SELECT 2 AS delete, 3 AS insert",
+                                   "EXPLAIN (FORMAT json) SELECT count(*) FROM documents",
+                                   "EXPLAIN ANALYZE (FORMAT json) SELECT 1"])
+def test_sql_runs_reading_statements_whose_words_look_like_writes(stored, query):
+    result = invoke("sql", query, "--db", "c.duckdb", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("query", ["WITH d AS (DELETE FROM documents RETURNING *) SELECT * FROM d",
+                                   "EXPLAIN (FORMAT json) COPY documents TO 'x.csv'",
+                                   "EXPLAIN ANALYZE (FORMAT json) WITH d AS (DELETE FROM metrics RETURNING 1) SELECT 1"])
+def test_sql_still_refuses_writes_behind_them(stored, query):
+    before = _sha(stored)
+    _refused(invoke("sql", query, "--db", "c.duckdb"))
+    assert _sha(stored) == before
+
+
+def test_sql_csv_has_unix_line_ends(stored):
+    result = invoke("sql", "SELECT 1 AS a UNION ALL SELECT 2", "--db", "c.duckdb", "--format", "csv")
+    assert result.exit_code == 0 and result.stdout == "a\n1\n2\n"
+
+
+def test_a_device_is_reported_as_one(here):
+    code, stderr = _rules("/dev/zero", "r.txt", "--db", "c.duckdb")
+    assert code == 1
+    [failed] = [line for line in stderr.splitlines() if line.startswith("failed")]
+    assert "/dev/zero" in failed and "device" in failed and "no such file" not in failed
+
+
+def test_a_database_of_a_newer_schema_is_not_written_into(stored):
+    con = duckdb.connect(str(stored))
+    con.execute("INSERT INTO migrations VALUES ('999_from_the_future', now())")
+    con.close()
+    before = _sha(stored)
+    result = invoke("run", "r.txt", "--db", "c.duckdb", "--backend", "rules", "--force")
+    assert result.exit_code == 2 and "newer llm-extract" in one_line_error(result.stderr)
+    assert _sha(stored) == before
+    assert invoke("sql", "SELECT count(*) FROM documents", "--db", "c.duckdb").exit_code == 0  # still readable
+
+
+def test_eval_from_another_folder_finds_the_thresholds_beside_its_gold(clean_env):
+    root = REPORTS.parent
+    result = invoke("eval", "--rules-only", "--gold", str(root / "gold"), "--reports", str(REPORTS),
+                    "--results", str(clean_env / "results"))
+    assert result.exit_code in (0, 1), result.stderr
+    assert "thresholds" not in result.stderr or "below threshold" in result.stderr
+    assert (clean_env / "results" / "latest.md").exists()

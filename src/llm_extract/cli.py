@@ -304,7 +304,8 @@ def eval_command(
     reports: Annotated[Path, typer.Option(help="Folder of the gold reports.")] = Path("reports"),
     gold: Annotated[Path, typer.Option(help="Folder of gold JSON files.")] = Path("gold"),
     results: Annotated[Path, typer.Option(help="Where latest.md, latest.json and evals.duckdb go.")] = Path("evals/results"),
-    thresholds: Annotated[Path, typer.Option(help="Minimum score per backend and field.")] = Path("evals/thresholds.toml"),
+    thresholds: Annotated[Optional[Path], typer.Option(help="Minimum score per backend and field [default: "
+                                                             "evals/thresholds.toml beside the --gold folder, else in the current folder].")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="Endpoint [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Model name [env LLM_EXTRACT_MODEL].")] = None,
     rules_only: Annotated[bool, typer.Option("--rules-only", help="Score only the code-only baseline (no model).")] = False,
@@ -321,6 +322,7 @@ def eval_command(
     settings = _settings(base_url=base_url, model=model)
     backends: tuple[Any, ...] = ("rules",) if rules_only else ("rules", "llm")
     try:
+        thresholds = thresholds or _thresholds_for(gold)
         board = evaluate(settings, reports, gold, results, results.parent / ".cache", thresholds, backends)
     except LlmExtractError as exc:
         raise _fail(exc) from exc
@@ -328,6 +330,16 @@ def eval_command(
     for failure in board.failures:
         err.print(f"below threshold: {failure}", highlight=False, markup=False)
     raise typer.Exit(1 if board.failures else 0)
+
+
+def _thresholds_for(gold: Path) -> Path:
+    """The project's thresholds: beside its gold folder (so `eval` works from any folder), else here."""
+    candidates = [gold.parent / "evals" / "thresholds.toml", Path("evals") / "thresholds.toml"]
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        from .errors import EvalError
+        raise EvalError(f"no thresholds file at {candidates[0]} or {candidates[1]}; pass one with --thresholds")
+    return found
 
 
 @app.command()

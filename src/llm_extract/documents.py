@@ -89,8 +89,10 @@ def find_reports(paths: list[Path]) -> Discovery:
                 add(file)
         elif path.is_file():
             add(path)
-        elif path.is_symlink():
+        elif path.is_symlink() and not path.exists():
             found.bad.append((path, _link_problem(path)))
+        elif path.exists():  # a device, a pipe, a socket: there, but not a report
+            found.bad.append((path, f"not a regular file ({_kind(os.stat(path).st_mode)})"))
         else:
             found.bad.append((path, "no such file or folder"))
     return found

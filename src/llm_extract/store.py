@@ -178,6 +178,12 @@ class Store:
     def migrate(self) -> list[str]:
         self.con.execute("CREATE TABLE IF NOT EXISTS migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
         done = {row[0] for row in self.con.execute("SELECT name FROM migrations").fetchall()}
+        newer = sorted(done - {name for name, _ in MIGRATIONS})
+        if newer:
+            # Its tables have columns this version does not know: writing rows without them would
+            # leave them empty for the newer version to read as facts. Reading is still fine.
+            raise StoreError(f"{self.path} was written by a newer llm-extract (schema {newer[-1]}, which this version "
+                             "does not know); upgrade llm-extract to write to it, or use another --db")
         applied = []
         for name, sql in MIGRATIONS:
             if name in done:
