@@ -480,3 +480,20 @@ def test_eval_from_another_folder_finds_the_thresholds_beside_its_gold(clean_env
     assert result.exit_code in (0, 1), result.stderr
     assert "thresholds" not in result.stderr or "below threshold" in result.stderr
     assert (clean_env / "results" / "latest.md").exists()
+
+
+# --- 13. linked folders -----------------------------------------------------------------------------
+def test_a_linked_folder_is_walked_and_said_and_a_loop_is_not_followed(here):
+    elsewhere = here / "elsewhere"
+    elsewhere.mkdir()
+    for i, report in enumerate(sorted(REPORTS.glob("*.txt"))):
+        shutil.copy(report, elsewhere / f"r{i}.txt")
+    (here / "in").mkdir()
+    os.symlink(elsewhere, here / "in" / "linked")
+    os.symlink(here / "in", here / "in" / "linked_back")  # a loop
+    code, stderr = _rules("in", "--db", "c.duckdb")
+    assert code == 0, stderr
+    assert len(_documents(here / "c.duckdb")) == 5
+    notes = [line for line in stderr.splitlines() if line.startswith("note")]
+    assert any("in/linked" in n and "followed" in n for n in notes), stderr
+    assert any("in/linked_back" in n and "not followed" in n for n in notes), stderr
