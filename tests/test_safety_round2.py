@@ -497,3 +497,62 @@ def test_a_linked_folder_is_walked_and_said_and_a_loop_is_not_followed(here):
     notes = [line for line in stderr.splitlines() if line.startswith("note")]
     assert any("in/linked" in n and "followed" in n for n in notes), stderr
     assert any("in/linked_back" in n and "not followed" in n for n in notes), stderr
+
+
+# --- 15. batch collect: repeated ids, BOMs, cut-off problems answers -----------------------------
+@pytest.fixture
+def one_prepared(here):
+    result = invoke("batch", "prepare", "r.txt", "-o", "requests.jsonl", "--db", "b.duckdb", "--model", "m")
+    assert result.exit_code == 0, result.stderr
+    return here
+
+
+def _answers(folder: Path, answer=None) -> list[dict]:
+    from tests.batchrunner import AnswerServer, answer_lines
+
+    return answer_lines(folder / "requests.jsonl", answer or AnswerServer().answer)
+
+
+def _collect(*args: str):
+    return invoke("batch", "collect", *args, "--requests", "requests.jsonl", "--db", "b.duckdb")
+
+
+def test_a_custom_id_answered_twice_in_one_file_is_reported(one_prepared):
+    lines = _answers(one_prepared)
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in [*lines, lines[0]])
+    (one_prepared / "res.jsonl").write_text(text, encoding="utf-8")
+    result = _collect("res.jsonl")
+    assert result.exit_code == 0, result.stderr
+    [note] = [line for line in result.stderr.splitlines() if "second answer" in line]
+    assert lines[0]["custom_id"] in note and f"line {len(lines) + 1}:" in note and "res.jsonl:1" in note
+
+
+def test_result_lines_starting_with_a_bom_are_read(one_prepared):
+    lines = _answers(one_prepared)
+    text = "".join("\ufeff" + json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    (one_prepared / "res.jsonl").write_text(text, encoding="utf-8")
+    result = _collect("res.jsonl")
+    assert result.exit_code == 0 and "1 stored" in result.stderr and "unreadable" not in result.stderr, result.stderr
+
+
+def test_a_cut_off_answer_to_a_problems_request_is_listed_and_asked_again(one_prepared):
+    from tests.batchrunner import AnswerServer, answer_lines, completion, schema_of, write_lines
+
+    def cut(body):
+        if schema_of(body)[0].startswith("ProblemCategories"):
+            return completion(body, '{"c1": "oth', finish="length")
+        return AnswerServer().answer(body)
+
+    write_lines(one_prepared / "res.jsonl", _answers(one_prepared, cut))
+    result = _collect("res.jsonl", "--reask-file", "more.jsonl")
+    assert result.exit_code == 1, result.stderr
+    [listed] = [line for line in result.stderr.splitlines() if line.startswith("unanswered")]
+    assert "ProblemCategories" in listed and "cut off" in listed
+    [again] = [json.loads(line) for line in (one_prepared / "more.jsonl").read_text(encoding="utf-8").splitlines()]
+    [original] = [json.loads(line) for line in (one_prepared / "requests.jsonl").read_text(encoding="utf-8").splitlines()
+                  if json.loads(line)["custom_id"] == again["custom_id"]]
+    assert again["body"]["max_tokens"] == 2 * original["body"]["max_tokens"]
+    assert _documents(one_prepared / "b.duckdb") == []  # not stored as a partial document
+    write_lines(one_prepared / "more_res.jsonl", answer_lines(one_prepared / "more.jsonl", AnswerServer().answer))
+    result = _collect("res.jsonl", "more_res.jsonl")
+    assert result.exit_code == 0 and "1 stored (0 partial)" in result.stderr, result.stderr

@@ -116,6 +116,8 @@ def collect(results_paths: list[Path], settings: Settings, requests_path: Path, 
                              bad_lines=results.bad_lines)
     for line in results.bad_lines:
         say("note", line.split(":", 1)[0], f"skipped line {line.split(':', 1)[1].strip()}")
+    for line in results.repeated:
+        say("note", line.split(":", 1)[0], f"line {line.split(':', 1)[1].strip()}")
     # Answers for other documents or another version (another request file's) are never used.
     known = {f"{d.doc_id[:16]}-{manifest.prompt_version}" for d in manifest.documents}
     summary.unknown_ids = sum(1 for cid in results.by_id if cid.rsplit("-", 1)[0] not in known)
@@ -221,7 +223,12 @@ def _replay(doc: Document, manifest: Manifest, results: Results, prompts: Prompt
     replay = ReplayBackend(manifest.shape, doc.doc_id, manifest.prompt_version, results.by_id, manifest.max_reasks, live)
     labeller = LLMLabeller(replay, prompts, manifest.shape.model, manifest.max_reasks, manifest.names)
     # One request at a time, as prepare recorded them: replaying needs no threads.
-    return extract_document(doc, labeller, 1), replay
+    extraction = extract_document(doc, labeller, 1)
+    # A cut-off answer that failed its step (one it cannot split, as problems) is a request to
+    # ask again, with more room, not a partial document stored unsaid.
+    replay.unanswered += [cut for cut in replay.truncated
+                          if any(cut.custom_id in step for step in extraction.failed_steps)]
+    return extraction, replay
 
 
 @contextlib.contextmanager
