@@ -556,3 +556,34 @@ def test_a_cut_off_answer_to_a_problems_request_is_listed_and_asked_again(one_pr
     write_lines(one_prepared / "more_res.jsonl", answer_lines(one_prepared / "more.jsonl", AnswerServer().answer))
     result = _collect("res.jsonl", "more_res.jsonl")
     assert result.exit_code == 0 and "1 stored (0 partial)" in result.stderr, result.stderr
+
+
+# --- 12. the review server refuses a long body while it comes in ----------------------------------
+@pytest.fixture
+def review_server(stored):
+    from llm_extract.review.app import ReviewServer
+    from llm_extract.store import Store
+
+    with Store(stored):  # the reviews migration, as `llm-extract review` applies it
+        pass
+    server = ReviewServer(stored, "tester")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_the_review_server_refuses_a_huge_body_before_it_has_all_of_it(review_server, chunked):
+    doc_id = _documents(review_server.review.db)[0][1]
+    length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {300 * 2**20}"
+    head = (f"POST /api/doc/{doc_id}/decide HTTP/1.1\r\nHost: 127.0.0.1:{review_server.port}\r\n"
+            f"X-Review-Token: {review_server.token}\r\nContent-Type: application/json\r\n{length}\r\n\r\n").encode()
+    piece = b"x" * 2**17  # 128 KiB of the 300 MB announced, then the client waits
+    with socket.create_connection(("127.0.0.1", review_server.port), timeout=10) as sock:
+        sock.sendall(head)
+        sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if chunked else piece)
+        sock.settimeout(5)  # the rest never comes: a server waiting for it would time out here
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
