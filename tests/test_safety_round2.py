@@ -587,3 +587,78 @@ def test_the_review_server_refuses_a_huge_body_before_it_has_all_of_it(review_se
         sock.settimeout(5)  # the rest never comes: a server waiting for it would time out here
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
+# --- 11. compressed bombs ---------------------------------------------------------------------------
+def _deflated(size: int, unit: bytes = b" ") -> bytes:
+    packer = zlib.compressobj(9)
+    block = unit * (2**20 // len(unit))
+    out = [packer.compress(block) for _ in range(size // len(block))]
+    return b"".join(out) + packer.flush()
+
+
+def _bomb_pdf(inflated: int) -> bytes:
+    stream = _deflated(inflated, b"0 0 m ")
+    objects = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+               b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>",
+               b"<</Length %d/Filter/FlateDecode>>stream\n" % len(stream) + stream + b"\nendstream"]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for k, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % k + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.write(b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def _bomb_docx(inflated: int) -> bytes:
+    """A Word file whose main part is word/document.bin (named so in its relationships and
+    content types), padded to `inflated` bytes."""
+    from tests.formatfixtures import docx_bytes
+
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes(SMALL.read_text(encoding="utf-8"))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                pad = b" " * (inflated - len(data))
+                target.writestr("word/document.bin", data.replace(b"<w:body>", b"<w:body>" + pad, 1))
+                continue
+            data = data.replace(b"document.xml", b"document.bin")
+            target.writestr(info.filename, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["bomb.pdf", "bomb.docx"])
+def test_a_compressed_bomb_is_refused_within_bounded_memory(here, name):
+    make = _bomb_pdf if name.endswith(".pdf") else _bomb_docx
+    data = make(300 * 2**20)
+    assert len(data) < 2 * 2**20  # a small file
+    (here / "in").mkdir()
+    (here / "in" / name).write_bytes(data)
+    shutil.copy(SMALL, here / "in" / "r.txt")
+    script = ("import resource, subprocess, sys; done = subprocess.run([sys.executable, '-m', 'llm_extract', 'run', 'in', "
+              "'--backend', 'rules', '--db', 'c.duckdb'], capture_output=True, text=True); sys.stderr.write(done.stderr); "
+              "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=here, timeout=300,
+                          env=os.environ | {"PYTHONPATH": os.pathsep.join(sys.path)})
+    code, peak_kib = map(int, done.stdout.split())
+    assert code == 1 and "Traceback" not in done.stderr, done.stderr
+    [failed] = [line for line in done.stderr.splitlines() if line.startswith("failed")]
+    assert name in failed and "inflate" in failed, failed
+    assert peak_kib < 400 * 1024, peak_kib  # the 300 MiB inside was never held
+    assert [Path(p).name for p, _ in _documents(here / "c.duckdb")] == ["r.txt"]
+
+
+def test_a_pdf_within_the_bounds_still_converts(here):
+    from llm_extract.formats.pdf import check_inflated
+    from tests.formatfixtures import pdf_bytes
+
+    check_inflated(pdf_bytes(SMALL.read_text(encoding="utf-8")))  # a real report's PDF passes
+    with pytest.raises(Exception, match="inflate"):
+        check_inflated(_bomb_pdf(4 * 2**20), limit=2**20)
