@@ -227,7 +227,9 @@ def sql(
 
 @app.command()
 def export(
-    folder: Annotated[Path, typer.Argument(help="Folder to write one file per table into.")],
+    folder: Annotated[Path, typer.Argument(help="Folder to write one file per table into. Files an earlier export "
+                                                "wrote there are replaced; any other existing file of the same name, "
+                                                "and the database, are refused.")],
     db: DbOption = Path("llm_extract.duckdb"),
     format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.parquet,
     partition_by: Annotated[Optional[str], typer.Option(
@@ -351,7 +353,8 @@ def review(
     reviewer: Annotated[Optional[str], typer.Option(help="Name recorded with each decision (default: your OS user name).")] = None,
     export_gold: Annotated[Optional[Path], typer.Option(
         "--export-gold", help="Write the fully reviewed documents into this folder in the gold/ format "
-        "(DIR/*.json and DIR/reports/*) instead of serving the page.")] = None,
+        "(DIR/*.json and DIR/reports/*) instead of serving the page. Files an earlier export wrote there are "
+        "replaced; any other existing file, the database and the reviewed reports' own files are refused.")] = None,
     wait: WaitOption = None,
 ) -> None:
     """Check every metric and problem against its source in the browser: accept, reject, correct
@@ -427,7 +430,8 @@ def _export_gold(db: Path, folder: Path, wait: Optional[float]) -> None:
 @app.command()
 def report(
     doc: Annotated[str, typer.Argument(help="A doc_id (or its prefix) or a file name.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write (replaced if it exists; "
+                                         "the database and the stored reports' files are refused).")],
     db: DbOption = Path("llm_extract.duckdb"),
     wait: WaitOption = None,
 ) -> None:
@@ -520,7 +524,8 @@ def _say(kind: str, path: str, message: str) -> None:
 def batch_prepare(
     paths: Annotated[list[Path], typer.Argument(help="Report files or folders, as for `run`.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The batch input file to write; its manifest "
-                                         "(which documents, model, mode) goes beside it as NAME.manifest.json.")] = Path("requests.jsonl"),
+                                         "(which documents, model, mode) goes beside it as NAME.manifest.json. Both are replaced if they exist; "
+                                         "the database and the reports read are refused.")] = Path("requests.jsonl"),
     db: DbOption = Path("llm_extract.duckdb"),
     model: Annotated[Optional[str], typer.Option(help="Model name in every request [env LLM_EXTRACT_MODEL].")] = None,
     mode: Annotated[Optional[str], typer.Option(help="instructor mode of the requests: json_schema, tools, json, md_json "
@@ -557,7 +562,9 @@ def batch_collect(
     reask: Annotated[Optional[Reask], typer.Option(help="live: ask the requests without a usable answer of the "
                                                         "configured endpoint (with its re-asks) and store those documents too.")] = None,
     reask_file: Annotated[Optional[Path], typer.Option("--reask-file", help="Write the requests without a usable "
-                                                       "answer (re-asks for invalid ones) as a follow-up batch file.")] = None,
+                                                       "answer (re-asks for invalid ones, cut-off answers with twice the max_tokens) as a follow-up batch "
+                                                       "file, replaced if it exists; the database, the results, the requests, "
+                                                       "their manifest and the reports are refused.")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="Endpoint for --reask live [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
     api_key: Annotated[Optional[str], typer.Option(help="API key for --reask live [env LLM_EXTRACT_API_KEY].")] = None,
 ) -> None:
@@ -620,7 +627,7 @@ def batch_submit(
 def batch_status(
     batch_id: Annotated[str, typer.Argument(help="The id `batch submit` printed.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="When the batch is completed, write its "
-                                                   "output lines (and its error lines) here.")] = None,
+                                                   "output lines (and its error lines) here (replaced if it exists; the database is refused).")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="Endpoint [env LLM_EXTRACT_BASE_URL].")] = None,
     api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
 ) -> None:
