@@ -451,8 +451,13 @@ def test_sql_still_refuses_writes_behind_them(stored, query):
 
 
 def test_sql_csv_has_unix_line_ends(stored):
-    result = invoke("sql", "SELECT 1 AS a UNION ALL SELECT 2", "--db", "c.duckdb", "--format", "csv")
-    assert result.exit_code == 0 and result.stdout == "a\n1\n2\n"
+    from tests.clihelp import cli_env
+
+    # Bytes as written (text mode would turn CRLF into LF on the way in).
+    done = subprocess.run([sys.executable, "-m", "llm_extract", "sql", "SELECT 1 AS a UNION ALL SELECT 2 ORDER BY a",
+                           "--db", "c.duckdb", "--format", "csv"], cwd=stored.parent, env=cli_env(),
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == b"a\n1\n2\n", done
 
 
 def test_a_device_is_reported_as_one(here):
