@@ -87,6 +87,9 @@ class ReplayBackend:
         self.shape, self.doc_id, self.version = shape, doc_id, version
         self.answers, self.max_reasks, self.live = answers, max_reasks, live
         self.unanswered: list[Unanswered] = []
+        # Requests whose answer was cut off at max_tokens: the step may split its input (metric
+        # batches) or fail; `collect` lists those that failed a step, to ask again with more room.
+        self.truncated: list[Unanswered] = []
 
     def complete(self, response_model: type[T], messages: list[dict[str, str]],
                  context: dict[str, Any] | None = None) -> tuple[T, Usage]:
@@ -124,9 +127,14 @@ class ReplayBackend:
                 parsed = process_response(completion, response_model=prepared, stream=False,
                                           validation_context=trial, strict=True, mode=mode)
             except IncompleteOutputException as exc:
-                if last:  # as live: the caller splits the batch rather than re-asking blindly
-                    raise TruncatedOutput(f"the model's answer was cut off at max_tokens={self.shape.max_tokens} "
-                                          f"({entry.where})") from exc
+                if last:
+                    reason = f"the model's answer was cut off at max_tokens={self.shape.max_tokens} ({entry.where}, {cid})"
+                    cut = Unanswered(cid, task, reason, _more_room(plain(followup)))
+                    if self.live is not None:
+                        return cut  # asked live, where the live client splits or fails as in `run`
+                    self.truncated.append(cut)
+                    # As live: the caller splits the batch rather than re-asking blindly.
+                    raise TruncatedOutput(reason) from exc
                 continue
             except Exception as exc:  # whatever parsing a foreign answer raises is the answer's fault
                 failed += 1
@@ -144,6 +152,14 @@ class ReplayBackend:
             context.update(trial)  # what validation recorded (rejected metadata, misaligned names)
             return parsed, _usage(completion)
         raise AssertionError("unreachable: the last entry returns")
+
+
+def _more_room(body: dict[str, Any]) -> dict[str, Any]:
+    """The request again with twice the max_tokens: the same answer would be cut off again."""
+    for key in ("max_tokens", "max_completion_tokens"):
+        if isinstance(body.get(key), int):
+            body[key] = 2 * body[key]
+    return body
 
 
 def _completion(entry: Answer) -> ChatCompletion | str:

@@ -16,27 +16,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from llm_extract.store.checkstore import refresh_series
-from llm_extract.config import Settings
-from llm_extract.store.dbfile import run_lock
-from llm_extract.ingest.documents import Document, load
-from llm_extract.errors import BatchError, InputError, LlmExtractError, StoreError
-from llm_extract.run.extract import extract_document
-from llm_extract.label.labellers import LLMLabeller, extraction_version
-from llm_extract.label.backend import Backend
-from llm_extract.label.prompts import Prompts
-from llm_extract.schemas import Extraction, Usage
-from llm_extract.store.database import Store, Writer
 from llm_extract.batch.backends import ReplayBackend, Unanswered
 from llm_extract.batch.requests import (
     Manifest,
     ManifestDoc,
     Results,
+    manifest_path,
     read_manifest,
     read_results,
     request_line,
     write_jsonl,
 )
+from llm_extract.config import Settings
+from llm_extract.errors import BatchError, InputError, LlmExtractError, StoreError
+from llm_extract.ingest.documents import Document, load
+from llm_extract.label.backend import Backend
+from llm_extract.label.labellers import LLMLabeller, extraction_version
+from llm_extract.label.prompts import Prompts
+from llm_extract.run.extract import extract_document
+from llm_extract.schemas import Extraction, Usage
+from llm_extract.store.checkstore import refresh_series
+from llm_extract.store.database import Store, Writer
+from llm_extract.store.dbfile import run_lock
+from llm_extract.store.outpaths import check_output
 
 Reask = Literal["live"]
 Say = Callable[[str, str, str], None]  # (kind, path, message)
@@ -101,6 +103,9 @@ def collect(results_paths: list[Path], settings: Settings, requests_path: Path, 
     started = time.monotonic()
     prompts = prompts or Prompts()
     manifest = read_manifest(requests_path)
+    if reask_file is not None:  # checked before anything is stored: never over what this collect reads
+        inputs = [*results_paths, requests_path, manifest_path(requests_path), *(d.path for d in manifest.documents)]
+        check_output(reask_file, db=settings.db, inputs=inputs, what="follow-up batch file", flag="--reask-file")
     version = extraction_version(prompts, manifest.names)
     if version != manifest.prompt_version:
         raise BatchError(f"the prompts or the deciding code changed since these requests were prepared "
@@ -112,6 +117,8 @@ def collect(results_paths: list[Path], settings: Settings, requests_path: Path, 
                              bad_lines=results.bad_lines)
     for line in results.bad_lines:
         say("note", line.split(":", 1)[0], f"skipped line {line.split(':', 1)[1].strip()}")
+    for line in results.repeated:
+        say("note", line.split(":", 1)[0], f"line {line.split(':', 1)[1].strip()}")
     # Answers for other documents or another version (another request file's) are never used.
     known = {f"{d.doc_id[:16]}-{manifest.prompt_version}" for d in manifest.documents}
     summary.unknown_ids = sum(1 for cid in results.by_id if cid.rsplit("-", 1)[0] not in known)
@@ -220,7 +227,12 @@ def _replay(doc: Document, manifest: Manifest, results: Results, prompts: Prompt
     replay = ReplayBackend(manifest.shape, doc.doc_id, manifest.prompt_version, results.by_id, manifest.max_reasks, live)
     labeller = LLMLabeller(replay, prompts, manifest.shape.model, manifest.max_reasks, manifest.names)
     # One request at a time, as prepare recorded them: replaying needs no threads.
-    return extract_document(doc, labeller, 1), replay
+    extraction = extract_document(doc, labeller, 1)
+    # A cut-off answer that failed its step (one it cannot split, as problems) is a request to
+    # ask again, with more room, not a partial document stored unsaid.
+    replay.unanswered += [cut for cut in replay.truncated
+                          if any(cut.custom_id in step for step in extraction.failed_steps)]
+    return extraction, replay
 
 
 @contextlib.contextmanager
@@ -256,8 +268,8 @@ def _finish(settings: Settings, summary: CollectSummary, n_docs: int, status: st
             store.finish_run(summary.run_id, n_docs, len(summary.ok) + len(summary.partial), len(summary.failed),
                              summary.dropped, summary.usage.prompt_tokens, summary.usage.completion_tokens, status)
     except StoreError:
-        if status != "interrupted":
-            raise
+        if status == "finished":
+            raise  # an interrupted or aborted collect has said why already; the next one marks it
 
 
 def _write_followup(path: Path, waiting: list[Listed]) -> int:

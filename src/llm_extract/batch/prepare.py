@@ -11,22 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llm_extract.config import Settings
-from llm_extract.ingest.documents import Document, load
-from llm_extract.errors import BatchError, InputError, ModelOutputError
-from llm_extract.run.extract import extract_document
-from llm_extract.label.labellers import LLMLabeller, extraction_version
-from llm_extract.run.pipeline import (
-    Event,
-    Failed,
-    Note,
-    RunSummary,
-    Skipped,
-    find_documents,
-    to_extract,
-)
-from llm_extract.label.prompts import Prompts
-from llm_extract.store.database import Store
 from llm_extract.batch.backends import DEFERRED, RecordingBackend, Request, requests_of
 from llm_extract.batch.requests import (
     DEFAULT_MODE,
@@ -38,6 +22,23 @@ from llm_extract.batch.requests import (
     write_json,
     write_jsonl,
 )
+from llm_extract.config import Settings
+from llm_extract.errors import BatchError, InputError, ModelOutputError
+from llm_extract.ingest.documents import Document, find_reports, load
+from llm_extract.label.labellers import LLMLabeller, extraction_version
+from llm_extract.label.prompts import Prompts
+from llm_extract.run.extract import extract_document
+from llm_extract.run.pipeline import (
+    Event,
+    Failed,
+    Note,
+    RunSummary,
+    Skipped,
+    find_documents,
+    to_extract,
+)
+from llm_extract.store.database import Store
+from llm_extract.store.outpaths import check_output
 
 Say = Callable[[str, str, str], None]  # (kind, path, message): skipped, failed, note, prepared
 
@@ -109,6 +110,10 @@ def prepare(paths: list[Path], settings: Settings, output: Path, *, force: bool 
     shape = shape_of(settings)
     version = extraction_version(prompts, settings.names)
     summary = PrepareSummary(output, manifest_path(output), shape.model, shape.mode, version)
+    # Before anything is read: never the database, and never a report this run reads.
+    inputs = find_reports(paths).files
+    check_output(output, db=settings.db, inputs=inputs, what="request file", flag="-o")
+    check_output(summary.manifest_path, db=settings.db, inputs=inputs, what="request file's manifest")
     docs = select(paths, settings, version, force, say, summary.failed, summary.skipped)
     manifest = Manifest(shape, version, settings.names, settings.max_reasks)
     lines = []

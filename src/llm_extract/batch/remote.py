@@ -9,10 +9,11 @@ from typing import Any
 
 import openai
 
+from llm_extract.batch.requests import write_text
 from llm_extract.config import Settings
 from llm_extract.errors import BatchError, EndpointError
 from llm_extract.model.client import describe
-from llm_extract.batch.requests import write_text
+from llm_extract.store.outpaths import check_output
 
 DONE = "completed"
 OVER = ("failed", "expired", "cancelled", "cancelling")
@@ -64,6 +65,8 @@ def submit(settings: Settings, requests: Path) -> BatchInfo:
 def status(settings: Settings, batch_id: str, output: Path | None = None) -> BatchInfo:
     """The batch's state; once it is completed and OUTPUT is given, its output lines and its error
     lines (requests the endpoint failed, which collect lists) are written there."""
+    if output is not None:
+        check_output(output, db=settings.db, what="results file", flag="-o")
     client = _client(settings)
     try:
         batch = client.batches.retrieve(batch_id)

@@ -24,6 +24,7 @@ from instructor.templating import handle_templating  # type: ignore[attr-defined
 from pydantic import BaseModel
 
 from llm_extract.errors import BatchError
+from llm_extract.ingest.fsnames import json_safe
 from llm_extract.schemas import Namer
 
 URL = "/v1/chat/completions"
@@ -91,13 +92,14 @@ def request_line(cid: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def write_jsonl(path: Path, lines: Iterable[dict[str, Any]]) -> int:
     """Write one JSON object a line; returns how many."""
-    text = [json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines]
+    text = [json_safe(json.dumps(line, ensure_ascii=False, separators=(",", ":"))) + "\n" for line in lines]
     write_text(path, "".join(text))
     return len(text)
 
 
 def write_json(path: Path, value: dict[str, Any]) -> None:
-    write_text(path, json.dumps(value, ensure_ascii=False, indent=1) + "\n")
+    # json_safe: a report whose name is not UTF-8 is named by its \u escapes, read back as the name.
+    write_text(path, json_safe(json.dumps(value, ensure_ascii=False, indent=1)) + "\n")
 
 
 def write_text(path: Path, text: str) -> None:
@@ -194,6 +196,7 @@ class Answer:
 class Results:
     by_id: dict[str, list[Answer]] = field(default_factory=dict)  # in the order given: later files last
     bad_lines: list[str] = field(default_factory=list)  # lines that name no request: "file:line: why"
+    repeated: list[str] = field(default_factory=list)  # a custom_id answered twice in one file: "file:line: …"
 
     def add(self, cid: str, answer: Answer) -> None:
         self.by_id.setdefault(cid, []).append(answer)
@@ -210,23 +213,35 @@ def read_results(paths: list[Path]) -> Results:
             raise BatchError(f"no results file {path}") from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise BatchError(f"cannot read {path} ({exc}); download the batch output again") from exc
+        first_at: dict[str, str] = {}
         for number, line in enumerate(text.splitlines(), 1):
+            # A BOM at the start of a line (a file saved by an editor, files joined with cat) is
+            # not part of the JSON.
+            line = line.lstrip("\ufeff")
             if line.strip():
-                parse_result_line(line, f"{path.name}:{number}", results)
+                where = f"{path.name}:{number}"
+                cid = parse_result_line(line, where, results)
+                if cid is not None and cid in first_at:
+                    results.repeated.append(f"{where}: a second answer for {cid} in this file (the first at "
+                                            f"{first_at[cid]}); the later one is used")
+                elif cid is not None:
+                    first_at[cid] = where
     return results
 
 
-def parse_result_line(line: str, where: str, results: Results) -> None:
+def parse_result_line(line: str, where: str, results: Results) -> str | None:
+    """Add the line's answer to results; its custom_id, or None for a line that names none."""
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         results.bad_lines.append(f"{where}: not JSON ({exc.msg}, column {exc.colno}); the rest of the file is read")
-        return
+        return None
     cid = data.get("custom_id") if isinstance(data, dict) else None
     if not isinstance(cid, str) or not cid:
         results.bad_lines.append(f"{where}: no custom_id")
-        return
+        return None
     results.add(cid, _answer(data, where))
+    return cid
 
 
 def _answer(data: dict[str, Any], where: str) -> Answer:

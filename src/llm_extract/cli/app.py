@@ -22,9 +22,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from llm_extract.cli.output import csv_rows, json_rows, shown
 from llm_extract.config import Settings, load_settings
 from llm_extract.errors import LlmExtractError, from_ctrl_c
-from llm_extract.cli.output import csv_rows, json_rows, shown
+from llm_extract.ingest.fsnames import printable
 from llm_extract.label.prompts import Prompts
 
 app = typer.Typer(
@@ -36,8 +37,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+# emoji=False: a name such as ":warning:.txt" is printed as it is, never as an emoji.
+out = Console(emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB file.", envvar="LLM_EXTRACT_DB")]
 WaitOption = Annotated[Optional[float], typer.Option(
@@ -68,7 +70,7 @@ class ExportFormat(str, Enum):
 
 def _fail(exc: LlmExtractError, code: int = 2) -> typer.Exit:
     # Messages carry paths and SQL from the user: printed as text, never as markup.
-    err.print(f"[red]error:[/red] {escape(' '.join(str(exc).split()))}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(printable(' '.join(str(exc).split())))}", highlight=False)
     return typer.Exit(code)
 
 
@@ -126,7 +128,8 @@ def run(
 
     settings = _settings(db=db, base_url=base_url, model=model, api_key=api_key, mode=mode,
                          concurrency=concurrency, model_path=model_path)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    # markup=False: the description is a file name, never markup or emoji codes.
+    progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TextColumn("{task.fields[pace]}"), console=err, transient=False)
     state: dict[str, Any] = {"done": 0}
 
@@ -135,7 +138,7 @@ def run(
         if isinstance(event, Started):
             state["task"] = progress.add_task("extracting", total=event.total, pace="")
         elif isinstance(event, DocStarted):
-            progress.update(state["task"], description=escape(Path(event.path).name))
+            progress.update(state["task"], description=printable(Path(event.path).name))
         elif isinstance(event, DocDone):
             state["done"] += 1
             e = event.extraction
@@ -144,7 +147,7 @@ def run(
                 f"{e.status}  {escape(shown(event.path))}: {len(e.metrics)} metrics, {len(e.problems)} problems, "
                 f"{e.dropped} dropped, {e.fallbacks} names from code, {e.seconds:.1f} s", highlight=False)
         elif isinstance(event, Failed):
-            progress.console.print(f"[red]failed[/red]  {escape(shown(event.path))}: {escape(event.reason)}",
+            progress.console.print(f"[red]failed[/red]  {escape(shown(event.path))}: {escape(printable(event.reason))}",
                                    highlight=False)
         elif isinstance(event, Skipped):
             if not event.same_as:
@@ -153,9 +156,9 @@ def run(
                     return  # counted in the closing line: a re-run over a corpus would print thousands
             reason = (f"same content as {shown(event.same_as)}" if event.same_as
                       else "already extracted (use --force to redo)")
-            progress.console.print(f"skipped {escape(shown(event.path))}: {escape(reason)}", highlight=False)
+            progress.console.print(f"skipped {escape(shown(event.path))}: {escape(printable(reason))}", highlight=False)
         elif isinstance(event, Note):
-            progress.console.print(f"note  {escape(shown(event.path))}: {escape(event.note)}", highlight=False)
+            progress.console.print(f"note  {escape(shown(event.path))}: {escape(printable(event.note))}", highlight=False)
         elif isinstance(event, Throughput) and "task" in state:
             pace = f"{event.docs_per_minute:.1f} docs/min, {event.requests_per_second:.1f} req/s"
             if event.limit < event.concurrency:
@@ -185,9 +188,9 @@ def run(
         f"{len(summary.failed)} failed; {summary.metrics} metrics ({summary.fallbacks} names from code after "
         f"failing their check), {summary.problems} problems, {summary.dropped} dropped; {summary.usage.calls} model calls, "
         f"{summary.usage.prompt_tokens}+{summary.usage.completion_tokens} tokens; "
-        f"{summary.seconds:.1f} s → {escape(str(settings.db))}", highlight=False)
+        f"{summary.seconds:.1f} s → {escape(shown(settings.db))}", highlight=False)
     if summary.aborted:
-        err.print(f"[red]aborted:[/red] {escape(summary.aborted)}", highlight=False)
+        err.print(f"[red]aborted:[/red] {escape(printable(summary.aborted))}", highlight=False)
     raise typer.Exit(summary.exit_code)
 
 
@@ -224,7 +227,9 @@ def sql(
 
 @app.command()
 def export(
-    folder: Annotated[Path, typer.Argument(help="Folder to write one file per table into.")],
+    folder: Annotated[Path, typer.Argument(help="Folder to write one file per table into. Files an earlier export "
+                                                "wrote there are replaced; any other existing file of the same name, "
+                                                "and the database, are refused.")],
     db: DbOption = Path("llm_extract.duckdb"),
     format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = ExportFormat.parquet,
     partition_by: Annotated[Optional[str], typer.Option(
@@ -248,7 +253,7 @@ def export(
             raise
         raise exit_ from None
     for path in written:
-        out.print(str(path), highlight=False, markup=False)
+        out.print(shown(path), highlight=False, markup=False)
 
 
 class TableFormat(str, Enum):
@@ -278,7 +283,12 @@ def table_command(
     (never summed). See them with:
     llm-extract sql "SELECT * FROM indicator_values WHERE doc_id = '…' AND indicator = '…'"
     """
-    from llm_extract.store.tables import indicator_table, open_for_tables, output_format, write_table
+    from llm_extract.store.tables import (
+        indicator_table,
+        open_for_tables,
+        output_format,
+        write_table,
+    )
 
     try:
         fmt = output_format(format.value if format else None, output)
@@ -418,7 +428,11 @@ def checks(
     import getpass
 
     from llm_extract.review.decisions import decide_finding
-    from llm_extract.store.checkstore import FindingDecision, completeness_table, findings
+    from llm_extract.store.checkstore import (
+        FindingDecision,
+        completeness_table,
+        findings,
+    )
     from llm_extract.store.checkstore import recompute as recompute_all
     from llm_extract.store.database import Store
 
@@ -498,7 +512,8 @@ def eval_command(
     reports: Annotated[Path, typer.Option(help="Folder of the gold reports.")] = Path("reports"),
     gold: Annotated[Path, typer.Option(help="Folder of gold JSON files.")] = Path("gold"),
     results: Annotated[Path, typer.Option(help="Where latest.md, latest.json and evals.duckdb go.")] = Path("evals/results"),
-    thresholds: Annotated[Path, typer.Option(help="Minimum score per backend and field.")] = Path("evals/thresholds.toml"),
+    thresholds: Annotated[Optional[Path], typer.Option(help="Minimum score per backend and field [default: "
+                                                             "evals/thresholds.toml beside the --gold folder, else in the current folder].")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="Endpoint [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Model name [env LLM_EXTRACT_MODEL].")] = None,
     rules_only: Annotated[bool, typer.Option("--rules-only", help="Score only the code-only baseline (no model).")] = False,
@@ -515,6 +530,7 @@ def eval_command(
     settings = _settings(base_url=base_url, model=model)
     backends: tuple[Any, ...] = ("rules",) if rules_only else ("rules", "llm")
     try:
+        thresholds = thresholds or _thresholds_for(gold)
         board = evaluate(settings, reports, gold, results, results.parent / ".cache", thresholds, backends)
     except LlmExtractError as exc:
         raise _fail(exc) from exc
@@ -522,6 +538,16 @@ def eval_command(
     for failure in board.failures:
         err.print(f"below threshold: {failure}", highlight=False, markup=False)
     raise typer.Exit(1 if board.failures else 0)
+
+
+def _thresholds_for(gold: Path) -> Path:
+    """The project's thresholds: beside its gold folder (so `eval` works from any folder), else here."""
+    candidates = [gold.parent / "evals" / "thresholds.toml", Path("evals") / "thresholds.toml"]
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        from llm_extract.errors import EvalError
+        raise EvalError(f"no thresholds file at {candidates[0]} or {candidates[1]}; pass one with --thresholds")
+    return found
 
 
 @app.command()
@@ -533,7 +559,8 @@ def review(
     reviewer: Annotated[Optional[str], typer.Option(help="Name recorded with each decision (default: your OS user name).")] = None,
     export_gold: Annotated[Optional[Path], typer.Option(
         "--export-gold", help="Write the fully reviewed documents into this folder in the gold/ format "
-        "(DIR/*.json and DIR/reports/*) instead of serving the page.")] = None,
+        "(DIR/*.json and DIR/reports/*) instead of serving the page. Files an earlier export wrote there are "
+        "replaced; any other existing file, the database and the reviewed reports' own files are refused.")] = None,
     wait: WaitOption = None,
 ) -> None:
     """Check every metric and problem against its source in the browser: accept, reject, correct
@@ -568,7 +595,7 @@ def review(
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"warning: listening on {host}: other machines can reach this page", highlight=False, markup=False)
     # One unwrapped line with the URL, so that scripts (and tests) can read it.
-    out.print(f"reviewing {db} as {name} at {server.url}", highlight=False, markup=False, soft_wrap=True)
+    out.print(f"reviewing {shown(db)} as {printable(name)} at {server.url}", highlight=False, markup=False, soft_wrap=True)
     out.print("Ctrl-C stops it.", highlight=False, markup=False)
     sys.stdout.flush()
     try:
@@ -597,19 +624,20 @@ def _export_gold(db: Path, folder: Path, wait: Optional[float]) -> None:
     with Store(db, read_only=True, wait=wait) as store:
         result = export_gold(store, folder)
     for path in result.written:
-        out.print(str(path), highlight=False, markup=False)
+        out.print(shown(path), highlight=False, markup=False)
     for name, why in result.skipped:
-        err.print(f"skipped {name}: {why}", highlight=False, markup=False)
+        err.print(f"skipped {printable(name)}: {printable(why)}", highlight=False, markup=False)
     for name, note in result.notes:
-        err.print(f"note  {name}: {note}", highlight=False, markup=False)
-    err.print(f"{len(result.written)} reviewed documents written to {folder}; score against them with "
-              f"llm-extract eval --gold {folder} --reports {folder / 'reports'}", highlight=False, markup=False)
+        err.print(f"note  {printable(name)}: {printable(note)}", highlight=False, markup=False)
+    err.print(f"{len(result.written)} reviewed documents written to {shown(folder)}; score against them with "
+              f"llm-extract eval --gold {shown(folder)} --reports {shown(folder / 'reports')}", highlight=False, markup=False)
 
 
 @app.command()
 def report(
     doc: Annotated[str, typer.Argument(help="A doc_id (or its prefix) or a file name.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write (replaced if it exists; "
+                                         "the database and the stored reports' files are refused).")],
     db: DbOption = Path("llm_extract.duckdb"),
     wait: WaitOption = None,
 ) -> None:
@@ -628,7 +656,7 @@ def report(
         if (exit_ := _exit_for(exc)) is None:
             raise
         raise exit_ from None
-    out.print(str(written), highlight=False, markup=False)
+    out.print(shown(written), highlight=False, markup=False)
 
 
 @app.command()
@@ -695,14 +723,15 @@ class Reask(str, Enum):
 def _say(kind: str, path: str, message: str) -> None:
     # Paths and reasons come from the file system, the user and the endpoint: never markup.
     tag = {"failed": "[red]failed[/red]", "unanswered": "[yellow]unanswered[/yellow]"}.get(kind, escape(kind))
-    err.print(f"{tag}  {escape(shown(path))}: {escape(message)}", highlight=False)
+    err.print(f"{tag}  {escape(shown(path))}: {escape(printable(message))}", highlight=False)
 
 
 @batch_app.command("prepare")
 def batch_prepare(
     paths: Annotated[list[Path], typer.Argument(help="Report files or folders, as for `run`.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The batch input file to write; its manifest "
-                                         "(which documents, model, mode) goes beside it as NAME.manifest.json.")] = Path("requests.jsonl"),
+                                         "(which documents, model, mode) goes beside it as NAME.manifest.json. Both are replaced if they exist; "
+                                         "the database and the reports read are refused.")] = Path("requests.jsonl"),
     db: DbOption = Path("llm_extract.duckdb"),
     model: Annotated[Optional[str], typer.Option(help="Model name in every request [env LLM_EXTRACT_MODEL].")] = None,
     mode: Annotated[Optional[str], typer.Option(help="instructor mode of the requests: json_schema, tools, json, md_json "
@@ -725,7 +754,7 @@ def batch_prepare(
         raise exit_ from None
     err.print(f"{len(summary.documents)} documents, {summary.requests} requests ({summary.model}, {summary.mode}, "
               f"version {summary.prompt_version}), {len(summary.skipped)} skipped, {len(summary.failed)} failed "
-              f"→ {escape(str(summary.requests_path))} (+ {escape(summary.manifest_path.name)})", highlight=False)
+              f"→ {escape(shown(summary.requests_path))} (+ {escape(printable(summary.manifest_path.name))})", highlight=False)
     raise typer.Exit(summary.exit_code)
 
 
@@ -739,7 +768,9 @@ def batch_collect(
     reask: Annotated[Optional[Reask], typer.Option(help="live: ask the requests without a usable answer of the "
                                                         "configured endpoint (with its re-asks) and store those documents too.")] = None,
     reask_file: Annotated[Optional[Path], typer.Option("--reask-file", help="Write the requests without a usable "
-                                                       "answer (re-asks for invalid ones) as a follow-up batch file.")] = None,
+                                                       "answer (re-asks for invalid ones, cut-off answers with twice the max_tokens) as a follow-up batch "
+                                                       "file, replaced if it exists; the database, the results, the requests, "
+                                                       "their manifest and the reports are refused.")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="Endpoint for --reask live [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
     api_key: Annotated[Optional[str], typer.Option(help="API key for --reask live [env LLM_EXTRACT_API_KEY].")] = None,
 ) -> None:
@@ -766,14 +797,14 @@ def batch_collect(
               f"{summary.metrics} metrics, {summary.problems} problems, {summary.dropped} dropped"
               f"{f'; {len(summary.bad_lines)} result lines unreadable' if summary.bad_lines else ''}"
               f"{f'; {summary.unknown_ids} answers for other request files' if summary.unknown_ids else ''}"
-              f" → {escape(str(settings.db))}", highlight=False)
+              f" → {escape(shown(settings.db))}", highlight=False)
     if summary.followup is not None:
-        err.print(f"wrote {summary.followup_lines} requests to {escape(str(summary.followup))}; submit it, then collect "
+        err.print(f"wrote {summary.followup_lines} requests to {escape(shown(summary.followup))}; submit it, then collect "
                   f"with every results file, the follow-up's last", highlight=False)
     elif summary.waiting and not reask:
         err.print("ask them live with --reask live, or write a follow-up batch with --reask-file FILE", highlight=False)
     if summary.aborted:
-        err.print(f"[red]aborted:[/red] {escape(summary.aborted)}", highlight=False)
+        err.print(f"[red]aborted:[/red] {escape(printable(summary.aborted))}", highlight=False)
     raise typer.Exit(summary.exit_code)
 
 
@@ -802,7 +833,7 @@ def batch_submit(
 def batch_status(
     batch_id: Annotated[str, typer.Argument(help="The id `batch submit` printed.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="When the batch is completed, write its "
-                                                   "output lines (and its error lines) here.")] = None,
+                                                   "output lines (and its error lines) here (replaced if it exists; the database is refused).")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="Endpoint [env LLM_EXTRACT_BASE_URL].")] = None,
     api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
 ) -> None:
@@ -821,7 +852,7 @@ def batch_status(
             raise
         raise exit_ from None
     err.print(f"batch {escape(info.id)}: {escape(info.status)}, {info.completed} of {info.total} requests answered, "
-              f"{info.failed} failed" + (f"; {info.written} result lines → {escape(str(output))}" if output and info.status == DONE else ""),
+              f"{info.failed} failed" + (f"; {info.written} result lines → {escape(shown(output))}" if output and info.status == DONE else ""),
               highlight=False)
     for line in info.errors:
         err.print(f"  {escape(line)}", highlight=False)

@@ -10,16 +10,19 @@ import math
 from pathlib import Path
 from typing import Any
 
+from llm_extract.ingest.fsnames import printable
+
 
 def shown(path: str | Path) -> str:
-    """A path as a person wants to read it: relative to the current folder when inside it."""
+    """A path as a person wants to read it: relative to the current folder when inside it, its
+    control characters and undecodable bytes escaped (a name never prints a line of its own)."""
     p = Path(path)
     if p.is_absolute():
         try:
-            return str(p.relative_to(Path.cwd()))
+            return printable(str(p.relative_to(Path.cwd())))
         except ValueError:
             pass
-    return str(p)
+    return printable(str(p))
 
 
 def json_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
@@ -41,7 +44,7 @@ def _finite(value: Any) -> Any:
 
 def csv_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, lineterminator="\n")  # as every other output: LF, not csv's default CRLF
     writer.writerow(columns)
     writer.writerows(rows)
     return buffer.getvalue()

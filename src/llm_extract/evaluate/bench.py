@@ -25,11 +25,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import openai
 
 from llm_extract.config import LOCAL_MODEL_NAME, Settings
 from llm_extract.model.local import LocalServer
+from llm_extract.store import dbfile
 
 ROOT = Path(__file__).resolve().parents[3]
 PROMPT_EVAL = re.compile(r"prompt eval time =\s+([\d.]+) ms /\s+(\d+) tokens")
@@ -152,7 +152,7 @@ def run_version(tree: Path, folder: Path, db: Path) -> Result:
     if done.returncode not in (0, 1):
         raise SystemExit(f"{tree} failed: {done.stderr[-2000:]}")
     evaluated, generated = log_tokens(log.read_text(errors="replace")[mark:]) if log.exists() else (0, 0)
-    con = duckdb.connect(str(db), read_only=True)
+    con = dbfile.connect(db, read_only=True, wait=dbfile.READ_WAIT)  # no extensions, private temp folder
     try:
         # The run's wall time, documents only: the first run row starts after its server is up.
         wall = con.execute("SELECT epoch(max(finished_at) - max(started_at)) FROM runs").fetchone()

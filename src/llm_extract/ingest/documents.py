@@ -77,23 +77,40 @@ def find_reports(paths: list[Path]) -> Discovery:
     for path in paths:
         if path.is_dir():
             root = os.path.realpath(path)
-            for file in _walk(path, found.bad):
+            for file in _walk(path, found.bad, found.notes):
                 if file.is_symlink() and file.exists() and os.path.commonpath([root, os.path.realpath(file)]) != root:
                     found.notes.append((file, f"a symbolic link to {os.path.realpath(file)}, outside {path}; followed"))
                 add(file)
         elif path.is_file():
             add(path)
-        elif path.is_symlink():
+        elif path.is_symlink() and not path.exists():
             found.bad.append((path, _link_problem(path)))
+        elif path.exists():  # a device, a pipe, a socket: there, but not a report
+            found.bad.append((path, f"not a regular file ({_kind(os.stat(path).st_mode)})"))
         else:
             found.bad.append((path, "no such file or folder"))
     return found
 
 
-def _walk(root: Path, bad: list[tuple[Path, str]]) -> Iterator[Path]:
-    # followlinks=False: a symlink loop cannot trap the walk.
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=lambda e: bad.append((Path(e.filename or root), e.strerror or str(e)))):
-        dirnames.sort()
+def _walk(root: Path, bad: list[tuple[Path, str]], notes: list[tuple[Path, str]]) -> Iterator[Path]:
+    """Report files under root; a symbolic link to a folder is followed and said, each real
+    folder walked once, so a link loop (a link to a folder above it) cannot trap the walk."""
+    walked = {os.path.realpath(root)}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=lambda e: bad.append((Path(e.filename or root), e.strerror or str(e)))):
+        keep = []
+        for name in sorted(dirnames):
+            folder = os.path.join(dirpath, name)
+            real = os.path.realpath(folder)
+            linked = os.path.islink(folder)
+            if real in walked:
+                if linked:
+                    notes.append((Path(folder), f"a symbolic link to the folder {real}, which is walked already; not followed again"))
+                continue
+            walked.add(real)
+            if linked:
+                notes.append((Path(folder), f"a symbolic link to the folder {real}; followed"))
+            keep.append(name)
+        dirnames[:] = keep
         for filename in sorted(filenames):
             path = Path(dirpath) / filename
             # "~$report.docx" is the lock file Word keeps beside an open document, not a report.

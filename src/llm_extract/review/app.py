@@ -179,10 +179,20 @@ class ReviewApp:
             raise _Refused(403, f"refused a write from another origin ({origin})")
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             raise _Refused(415, "send JSON (Content-Type: application/json)")
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise _Refused(413, f"a decision is at most {MAX_BODY} bytes")
-        return body
+        # Refused as soon as it is too long: by its declared length before reading any of it, and
+        # while it streams in (chunked, or a length that lies), never after holding all of it.
+        too_long = _Refused(413, f"a decision is at most {MAX_BODY} bytes")
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.strip().isdigit() or int(declared) > MAX_BODY):
+            raise too_long
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise too_long
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     # --- helpers --------------------------------------------------------------------------------
     def _load(self, request: Request) -> DocReview:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from llm_extract.errors import ReviewError
-from llm_extract.store.database import Store
 from llm_extract.review import decisions, queue
 from llm_extract.review.render import environment, static_text
 from llm_extract.review.view import SHORTCUTS, view_context
+from llm_extract.store.database import Store
+from llm_extract.store.outpaths import check_output
 
 READ_ONLY_KEYS = [(k, v) for k, v in SHORTCUTS if k in ("j / k", "n", "?")]
 
@@ -24,6 +25,8 @@ def report_html(store: Store, doc_id: str) -> str:
 
 
 def write_report(store: Store, doc_id: str, target: Path) -> Path:
+    """Write (or replace) target; never over the database or a stored document's file."""
+    check_output(target, db=store.path, inputs=store.document_paths(), what="report page", flag="-o")
     html = report_html(store, doc_id)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -312,9 +312,10 @@ def _finish_run(settings: Settings, summary: RunSummary, n_docs: int, status: st
             store.finish_run(summary.run_id, n_docs, len(summary.ok) + len(summary.partial), len(summary.failed),
                              summary.dropped, summary.usage.prompt_tokens, summary.usage.completion_tokens, status)
     except StoreError:
-        if status != "interrupted":
+        if status == "finished":
             raise
-        # Stopping on Ctrl-C matters more than this row; the next run marks it interrupted.
+        # Stopping (on Ctrl-C, or with the reason already said: a full disk) matters more than
+        # this row; the next run marks it interrupted.
 
 
 def _extract_all(docs: Iterable[Document], settings: Settings, backend: BackendKind, prompts: Prompts | None,

@@ -18,14 +18,22 @@ from typing import Any, TypeVar, cast
 
 import duckdb
 
-from llm_extract.store import dbfile
 from llm_extract.errors import StoreError
+from llm_extract.ingest.fsnames import stored, unstored
 from llm_extract.propose.ground import is_grounded
-from llm_extract.store.readonly import reading_statement
+from llm_extract.schemas import (
+    Extraction,
+    MetricRecord,
+    PageRecord,
+    ProblemRecord,
+    ReportMeta,
+    SectionRecord,
+)
+from llm_extract.store import dbfile
 from llm_extract.store.checksql import CHECKS_SQL
 from llm_extract.store.checkstore import write_document_findings
+from llm_extract.store.readonly import reading_statement
 from llm_extract.store.reviewsql import AREAS_SQL, REVIEWS_SQL
-from llm_extract.schemas import Extraction, MetricRecord, PageRecord, ProblemRecord, ReportMeta, SectionRecord
 
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_core_tables", """
@@ -176,6 +184,12 @@ class Store:
     def migrate(self) -> list[str]:
         self.con.execute("CREATE TABLE IF NOT EXISTS migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
         done = {row[0] for row in self.con.execute("SELECT name FROM migrations").fetchall()}
+        newer = sorted(done - {name for name, _ in MIGRATIONS})
+        if newer:
+            # Its tables have columns this version does not know: writing rows without them would
+            # leave them empty for the newer version to read as facts. Reading is still fine.
+            raise StoreError(f"{self.path} was written by a newer llm-extract (schema {newer[-1]}, which this version "
+                             "does not know); upgrade llm-extract to write to it, or use another --db")
         applied = []
         for name, sql in MIGRATIONS:
             if name in done:
@@ -231,7 +245,7 @@ class Store:
             return
         with self.transaction():
             self.con.execute("CREATE OR REPLACE TEMP TABLE seen (doc_id VARCHAR, path VARCHAR)")
-            self._insert_columns("seen", {"doc_id": list(seen), "path": list(seen.values())})
+            self._insert_columns("seen", {"doc_id": list(seen), "path": [stored(p) for p in seen.values()]})
             self.con.execute("UPDATE documents SET path = seen.path FROM seen WHERE documents.doc_id = seen.doc_id")
             self.con.execute(
                 """CREATE OR REPLACE TEMP TABLE stale AS
@@ -244,12 +258,18 @@ class Store:
             self.con.execute("DROP TABLE stale")
 
     @_file_errors
+    def document_paths(self) -> list[str]:
+        """Where every stored document was last seen, as os functions take the name: the inputs
+        an output file must never be written over."""
+        return [unstored(str(row[0])) for row in self.con.execute("SELECT path FROM documents").fetchall()]
+
+    @_file_errors
     def find_documents(self, key: str) -> list[tuple[str, str]]:
         """(doc_id, path) of the documents KEY names: a doc_id prefix, a file name or part of one,
         or a path. Literal text: `_` and `%` are characters, not wildcards. An exact name or path
         wins over a partial one."""
         rows = [(str(d), str(p)) for d, p in self.con.execute("SELECT doc_id, path FROM documents ORDER BY path").fetchall()]
-        resolved = os.path.realpath(key)
+        resolved, key = stored(os.path.realpath(key)), stored(key)
         exact = [(d, p) for d, p in rows if p in (key, resolved) or os.path.basename(p) == key or p.endswith(os.sep + key)]
         if exact:
             return exact
@@ -263,6 +283,7 @@ class Store:
         that is a bug upstream, and a stored row must never claim characters it did not come from.
         """
         doc_id, text = extraction.doc_id, extraction.text
+        path = stored(extraction.path)  # a name that is not UTF-8 is stored escaped, never refused
         items: list[MetricRecord | ProblemRecord] = [*extraction.metrics, *extraction.problems]
         for item in items:
             if not is_grounded(text, item.quote, item.char_start, item.char_end):
@@ -272,7 +293,7 @@ class Store:
             # The rows of this document, or of an older version of its file. A new document has
             # none: the deletes (each a scan of a table that grows with the corpus) are skipped.
             old = [r[0] for r in self.con.execute(
-                "SELECT doc_id FROM documents WHERE doc_id = ? OR path = ?", [doc_id, extraction.path]).fetchall()]
+                "SELECT doc_id FROM documents WHERE doc_id = ? OR path = ?", [doc_id, path]).fetchall()]
             for table in DOCUMENT_TABLES if old else ():
                 self.con.execute(f"DELETE FROM {table} WHERE doc_id IN (SELECT unnest(?))", [old])
             meta = extraction.meta
@@ -282,7 +303,7 @@ class Store:
                    n_dropped, prompt_tokens, completion_tokens, model_calls, seconds, issuer_level, n_fallbacks,
                    source_format, converter)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                [doc_id, extraction.path, extraction.title, meta.township, meta.county, meta.year,
+                [doc_id, path, extraction.title, meta.township, meta.county, meta.year,
                  meta.issuer, meta.report_date, len(text), text, extraction.run_id, extraction.model,
                  extraction.prompt_version, now(), extraction.status,
                  json.dumps(extraction.failed_steps, ensure_ascii=False) if extraction.failed_steps else None,
@@ -302,7 +323,21 @@ class Store:
             return
         columns = {"doc_id": [doc_id] * len(rows)}
         columns.update({name: [row[name] for row in rows] for name in rows[0]})
+        # A record field whose migration has not landed yet has no column: left out while it is
+        # empty everywhere, refused once it holds anything (a value must never be lost unsaid).
+        have = self._columns(table)
+        for name in [n for n in columns if n not in have]:
+            if any(value is not None for value in columns[name]):
+                raise StoreError(f"the {table} table has no column {name} for the values to store; this is a bug, please report it")
+            del columns[name]
         self._insert_columns(table, columns)
+
+    def _columns(self, table: str) -> set[str]:
+        cache: dict[str, set[str]] = self.__dict__.setdefault("_column_cache", {})
+        if table not in cache:
+            cache[table] = {str(r[0]) for r in self.con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]).fetchall()}
+        return cache[table]
 
     def _insert_columns(self, table: str, columns: dict[str, list[Any]]) -> None:
         """Insert rows given column by column: one statement with one list per column, unnested
@@ -351,7 +386,7 @@ class Store:
     @_file_errors
     def start_run(self, run_id: str, base_url: str | None, model: str) -> None:
         self.con.execute("INSERT INTO runs (run_id, started_at, base_url, model, status) VALUES (?, ?, ?, ?, 'running')",
-                         [run_id, now(), base_url, model])
+                         [run_id, now(), None if base_url is None else stored(base_url), model])
 
     @_file_errors
     def finish_run(self, run_id: str, n_docs: int, n_ok: int, n_failed: int, n_dropped: int,

@@ -7,6 +7,7 @@ their turn in between; whoever finds the file locked waits a little and tries ag
 
 from __future__ import annotations
 
+import errno
 import signal
 import threading
 import time
@@ -23,15 +24,79 @@ from llm_extract.errors import StoreError
 # usually) before they give up.
 READ_WAIT = 10.0
 RETRY_EVERY = 0.05
-# A reader's connection: no extensions, and settings frozen (SET log_query_path and PRAGMA
-# profiling_output would otherwise write over any file, the database included).
-EXPORTER_CONFIG: dict[str, Any] = {
+# Every connection: no extension is ever installed or loaded (a file that is not DuckDB, say
+# SQLite, would otherwise make DuckDB download one), and DuckDB's temporary files go to a private
+# folder of this process, never to `<db>.tmp`, which anyone who can write beside the database
+# could make a link to any folder (readers may read inside the temp folder).
+BASE_CONFIG: dict[str, Any] = {
     "autoload_known_extensions": False,
     "autoinstall_known_extensions": False,
-    "lock_configuration": True,
 }
+# A reader's settings frozen (SET log_query_path and PRAGMA profiling_output would otherwise write
+# over any file, the database included), applied right after connecting (DuckDB refuses the
+# temp folder in the same config as enable_external_access), before any statement of the user.
+EXPORTER_CONFIG: dict[str, Any] = {"lock_configuration": True}
 # And nothing outside the database file, unless the reader is export, which writes its own files.
 READER_CONFIG: dict[str, Any] = {"enable_external_access": False, **EXPORTER_CONFIG}
+DUCKDB_MAGIC = b"DUCK"  # at offset 8 of every DuckDB file
+_temp: list[str] = []
+
+
+def private_temp() -> str:
+    """This process's own folder for DuckDB's temporary files (created once, removed at exit)."""
+    if not _temp:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="llm-extract-duckdb-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _temp.append(folder)
+    return _temp[0]
+
+
+def _open(path: Path, read_only: bool, after: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    _refuse_foreign(path)
+    con = duckdb.connect(str(path), read_only=read_only, config={"temp_directory": private_temp(), **BASE_CONFIG})
+    try:
+        for name, value in after.items():  # lock_configuration last: it freezes the others
+            con.execute(f"SET {name} = {'true' if value else 'false'}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _refuse_foreign(path: Path) -> None:
+    """StoreError (one line) for an existing file that is not a DuckDB database (SQLite, a
+    report given as --db by mistake): DuckDB would only say it cannot read it, or try to load
+    an extension for it."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(16)
+    except FileNotFoundError:
+        return
+    except IsADirectoryError as exc:
+        raise StoreError(f"{path} is a folder, not a DuckDB database; pass the database file with --db") from exc
+    except OSError:
+        return  # DuckDB says what is wrong with it (errors below)
+    if head and head[8:12] != DUCKDB_MAGIC:
+        kind = "an SQLite database" if head.startswith(b"SQLite format 3") else "another kind of file"
+        raise StoreError(f"{path} is {kind}, not a DuckDB database; pass a DuckDB file (or a new name) with --db")
+
+
+# A full disk (or quota, or file size limit) as DuckDB words it and as the OS numbers it.
+DISK_FULL_WORDS = ("No space left on device", "Disk quota exceeded", "File too large")
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class DiskFull(StoreError):
+    """The database's disk is full: nothing is lost, the run stops and says so."""
+
+
+def _disk_full(path: Path, message: str) -> str:
+    return (f"the disk of {path} is full ({message}); free some space and run the same command again: "
+            "documents already saved are kept, the one being saved is not")
 
 
 class DatabaseLocked(StoreError):
@@ -50,8 +115,8 @@ def connect(path: Path, *, read_only: bool, wait: float, on_wait: Callable[[str]
         try:
             with errors(path):
                 if read_only:
-                    return duckdb.connect(str(path), read_only=True, config=READER_CONFIG if config is None else config)
-                return duckdb.connect(str(path))
+                    return _open(path, True, READER_CONFIG if config is None else config)
+                return _open(path, False, {})
         except DatabaseLocked as exc:
             if time.monotonic() >= deadline:
                 raise DatabaseLocked(f"{exc} (waited {wait:g} s); {_what_to_do(read_only)}") from exc
@@ -94,6 +159,8 @@ def errors(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> Iterator
         if hits or isinstance(exc, duckdb.InterruptException):
             raise KeyboardInterrupt from exc
         message = " ".join(str(exc).split())
+        if any(words in message for words in DISK_FULL_WORDS):  # DuckDB says so in any kind of error
+            raise DiskFull(_disk_full(path, message)) from exc
         if isinstance(exc, duckdb.IOException) and "Could not set lock" in message:
             raise DatabaseLocked(f"{path} is in use by another process ({message})") from exc
         if isinstance(exc, duckdb.IOException | duckdb.SerializationException | duckdb.FatalException
@@ -104,6 +171,10 @@ def errors(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> Iterator
     except RuntimeError as exc:
         if hits or "interrupted" in str(exc).lower():
             raise KeyboardInterrupt from exc
+        raise
+    except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS:
+            raise DiskFull(_disk_full(path, exc.strerror or str(exc))) from exc
         raise
     finally:
         restore()

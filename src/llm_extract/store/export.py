@@ -13,13 +13,16 @@ from pathlib import Path
 
 import duckdb
 
-from llm_extract.store import dbfile
 from llm_extract.errors import StoreError
+from llm_extract.store import dbfile
+from llm_extract.store.outpaths import Ledger, check_output, database_files
 
 TABLES = ("documents", "sections", "metrics", "problems", "pages", "runs")
 FORMATS = {"parquet": "(FORMAT parquet)", "csv": "(FORMAT csv, HEADER true)", "jsonl": "(FORMAT json)"}
 # Document columns a corpus is partitioned by: what researchers compare (years, places, kinds).
 PARTITION_KEYS = ("year", "county", "township", "issuer_level", "source_format")
+# What earlier exports wrote into the folder: the only existing files an export replaces.
+LEDGER = ".llm-extract-export"
 
 
 def partition_keys(spec: str | None) -> tuple[str, ...]:
@@ -43,11 +46,15 @@ def export_tables(db: Path, folder: Path, fmt: str, wait: float | None = None,
     if partition_by and fmt != "parquet":
         raise StoreError("--partition-by writes Parquet; add --format parquet")
     targets = [_target(folder, table, fmt, bool(partition_by)) for table in TABLES]
+    ledger = Ledger(folder, LEDGER)
     _refuse_unsafe_targets(db, targets, partitioned=bool(partition_by))
+    check_output(ledger.path, db=db, what="export ledger")
     if folder.exists() and not folder.is_dir():
         raise StoreError(f"cannot export into {folder}: it is a file, not a folder")
+    ledger.check(targets, "llm-extract export")
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        ledger.record(targets)
         if partition_by:
             (folder / "runs").mkdir(exist_ok=True)
     except OSError as exc:
@@ -85,10 +92,11 @@ def _refuse_unsafe_targets(db: Path, targets: list[Path], partitioned: bool) -> 
     # A target that is (or links to) the database or its WAL would be written over it; a
     # partitioned export replaces its table folders whole, so the database must not be inside
     # one, and a folder holding anything but an earlier export is not ours to empty.
-    own = {os.path.realpath(db), os.path.realpath(f"{db}.wal")}
+    own = {os.path.realpath(path) for path, _ in database_files(db)}
     for target in targets:
+        check_output(target, db=db, what="export file")
         real = os.path.realpath(target)
-        if real in own or (partitioned and any(os.path.commonpath([real, o]) == real for o in own)):
+        if partitioned and any(os.path.commonpath([real, o]) == real for o in own):
             raise StoreError(f"refused: exporting to {target} would write over the database {db}")
         if partitioned and target.suffix != ".parquet" and target.is_dir():
             foreign = next((p for p in target.rglob("*") if p.is_file() and p.suffix != ".parquet"), None)

@@ -36,7 +36,7 @@ def reading_statement(sql: str) -> str:
     kind = statement.type
     if kind == duckdb.StatementType.SELECT:
         # DuckDB's parser accepts a data-changing CTE (WITH d AS (DELETE …) SELECT …) as a SELECT.
-        if _has_keyword(statement.query, {"INSERT", "UPDATE", "DELETE"}):
+        if _changes_data(statement.query):
             raise RefusedStatement(f"refused: the query changes data; {HINT}")
         return statement.query
     if kind == duckdb.StatementType.EXPLAIN:
@@ -68,14 +68,33 @@ def _tokens(sql: str) -> list[tuple[str, duckdb.token_type]]:
             if kind != duckdb.token_type.comment]
 
 
-def _has_keyword(sql: str, words: set[str]) -> bool:
-    return any(kind == duckdb.token_type.keyword and text.upper() in words for text, kind in _tokens(sql))
+DATA_CHANGING = {"INSERT", "UPDATE", "DELETE"}
+
+
+def _changes_data(sql: str) -> bool:
+    """A data-changing statement inside a SELECT: one that opens a parenthesis (a CTE's body,
+    `AS (DELETE …)`). The same words elsewhere are names (`SELECT 1 AS update`)."""
+    tokens = _tokens(sql)
+    return any(kind == duckdb.token_type.keyword and text.upper() in DATA_CHANGING and k and tokens[k - 1][0].endswith("(")
+               for k, (text, kind) in enumerate(tokens))
 
 
 def _after_explain(sql: str) -> str:
+    """The statement EXPLAIN explains: after EXPLAIN, its ANALYZE and its (option, …) list."""
     marks = [(start, kind) for start, kind in duckdb.tokenize(sql) if kind != duckdb.token_type.comment]
-    skip = 2 if len(marks) > 1 and sql[marks[1][0]:].upper().startswith("ANALYZE") else 1
-    return sql[marks[skip][0]:] if len(marks) > skip else ""
+    ends = [start for start, _ in marks[1:]] + [len(sql)]
+    texts = [sql[start:end].strip() for (start, _), end in zip(marks, ends)]
+    k = 1
+    if k < len(marks) and texts[k].upper() == "ANALYZE":
+        k += 1
+    if k < len(marks) and texts[k].startswith("("):
+        depth = 0
+        while k < len(marks):
+            depth += texts[k].count("(") - texts[k].count(")")
+            k += 1
+            if depth <= 0:
+                break
+    return sql[marks[k][0]:] if k < len(marks) else ""
 
 
 def _pragma(sql: str) -> tuple[str, bool]:

@@ -54,7 +54,16 @@ def convert(data: bytes, suffix: str) -> Converted:
     except KeyError:
         raise InputError(f"unsupported file type {suffix!r}") from None
     module = import_module(f"{__name__}.{module_name}")
-    converted: Converted = module.convert(data, source_format)
+    try:
+        converted: Converted = module.convert(data, source_format)
+    except InputError:
+        raise
+    except Exception as exc:
+        # Whatever a converter library raises on a file it cannot read (PDFium on a page tree
+        # that points at itself, lxml on XML nested too deep, a MemoryError) is this file's
+        # failure, one line, never the run's end.
+        said = " ".join(str(exc).split())[:160]
+        raise InputError(f"cannot read this {source_format} file ({type(exc).__name__}{': ' + said if said else ''})") from exc
     if not converted.text.strip():
         raise InputError(f"no text in this {source_format} file")
     return converted

@@ -20,9 +20,11 @@ from llm_extract.ingest.formats.text import TextBuilder, clean, joiner
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE compound file: .doc, .wps, or an encrypted Office file
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
-# The parts read here, uncompressed; a report's are well under 10 MiB. A zip bomb is refused
-# before anything is inflated.
+# All parts of the package, uncompressed (python-docx holds them all in memory and parses the XML
+# ones); a report's are well under 10 MiB, photos included a few tens. A zip bomb is refused
+# before anything is parsed.
 MAX_XML_BYTES = 64 * 1024 * 1024
+CHUNK = 1024 * 1024
 MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 # Containers whose children are body content (content controls, custom XML, smart tags, revisions kept;
 # a table cell wrapped in a content control).
@@ -51,14 +53,30 @@ def check_package(data: bytes, what: str = "a .docx") -> None:
             names = {info.filename: info for info in archive.infolist()}
             if "[Content_Types].xml" not in names or not any(n.startswith("word/") for n in names):
                 raise InputError(f"a zip file, not {what} (no Word document inside)")
-            inflated = sum(info.file_size for name, info in names.items() if name.endswith(".xml"))
-            if inflated > MAX_XML_BYTES:
-                raise InputError(f"its XML inflates to {inflated / 2**20:.0f} MiB; refused (a report's is a few MiB)")
-            broken = archive.testzip()
-            if broken is not None:
-                raise InputError(f"corrupt .docx ({broken} fails its checksum)")
+            _check_sizes(archive)
     except zipfile.BadZipFile as exc:
         raise InputError(f"corrupt .docx ({exc})") from exc
+    except (OSError, EOFError, NotImplementedError, RuntimeError) as exc:  # zlib, an unknown method, encryption
+        raise InputError(f"corrupt .docx ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})") from exc
+
+
+def _check_sizes(archive: zipfile.ZipFile) -> None:
+    """Every part, whatever its name (python-docx parses a part by its content type, so a main
+    document called word/document.bin is XML too), bounded before anything is parsed: by the
+    sizes the zip declares, then by the bytes each part really inflates to, counted while
+    streaming it (a declared size can lie), with its checksum checked."""
+    infos = archive.infolist()
+    declared = sum(info.file_size for info in infos)
+    if declared > MAX_XML_BYTES:
+        raise InputError(f"its parts inflate to {declared / 2**20:.0f} MiB; refused (a report's are a few MiB)")
+    total = 0
+    for info in infos:
+        with archive.open(info) as part:
+            while chunk := part.read(CHUNK):
+                total += len(chunk)
+                if total > MAX_XML_BYTES:
+                    raise InputError(f"its parts inflate to over {MAX_XML_BYTES / 2**20:.0f} MiB; refused "
+                                     "(a report's are a few MiB)")
 
 
 def convert(data: bytes, source_format: str = "docx") -> Converted:

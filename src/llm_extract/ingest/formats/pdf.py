@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -31,6 +32,14 @@ PAGE_NUMBER = re.compile(
     r"[-—–－~·•\s]*(?:第\s*#+\s*页(?:\s*[,，/／]?\s*共\s*#+\s*页)?|#+(?:\s*[/／]\s*#+)?|page\s*#+(?:\s*of\s*#+)?)[-—–－~·•\s]*",
     re.IGNORECASE)
 EDGE_LINES = 2  # lines looked at from each edge of a page for headers, footers and page numbers
+# The text a report may have (as documents.MAX_BYTES for plain text), and what the streams PDFium
+# parses for it (contents, fonts, object streams; images are not decoded for text) may inflate to:
+# a report's are a few MiB, a compressed-stream bomb's gigabytes.
+MAX_TEXT = 5 * 1024 * 1024
+MAX_INFLATED = 128 * 1024 * 1024
+STREAM = re.compile(rb"stream\r?\n")
+IMAGE = re.compile(rb"/Subtype\s*/Image")
+FLATE = re.compile(rb"/(?:FlateDecode|Fl)\b")
 
 
 @dataclass
@@ -55,6 +64,7 @@ def convert(data: bytes, source_format: str = "pdf") -> Converted:
 
     if not data.lstrip()[:1024].startswith(b"%PDF") and b"%PDF" not in data[:1024]:
         raise InputError("not a PDF (no %PDF header; corrupt or another format)")
+    check_inflated(data)
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -68,7 +78,13 @@ def convert(data: bytes, source_format: str = "pdf") -> Converted:
     try:
         if len(pdf) == 0:
             raise InputError("empty PDF (no pages)")
-        pages = [page_lines(pdf, i) for i in range(len(pdf))]
+        pages = []
+        chars = 0
+        for i in range(len(pdf)):  # bounded as it grows, not once it is all in memory
+            pages.append(page_lines(pdf, i))
+            chars += sum(len(line.text) + 1 for line in pages[-1])
+            if chars > MAX_TEXT:
+                raise InputError(f"its text is over {MAX_TEXT:,} characters by page {i + 1}; reports are refused above that")
         if not any(line.text.strip() for lines in pages for line in lines):
             if any(len(list(pdf[i].get_objects())) for i in range(len(pdf))):
                 raise InputError("no text layer (a scanned PDF?); OCR is not enabled")
@@ -78,6 +94,38 @@ def convert(data: bytes, source_format: str = "pdf") -> Converted:
     body = remove_page_furniture(pages)
     text, spans = join_lines(body)
     return Converted(text=text, source_format=source_format, converter=converter_name(), pages=spans)
+
+
+def check_inflated(data: bytes, limit: int = MAX_INFLATED) -> None:
+    """InputError when the Flate streams that are not images inflate to more than `limit` in
+    all; counted while inflating, a chunk at a time, so the check itself holds no more than one."""
+    total = 0
+    for match in STREAM.finditer(data):
+        head = data[max(0, match.start() - 4096):match.start()]
+        dictionary = head[head.rfind(b"obj"):] if b"obj" in head else head
+        if not FLATE.search(dictionary) or IMAGE.search(dictionary):
+            continue
+        total += _inflated(data, match.end(), limit - total)
+        if total > limit:
+            raise InputError(f"its compressed streams inflate to over {limit // 2**20} MiB; refused "
+                             "(a report's are a few MiB)")
+
+
+def _inflated(data: bytes, start: int, budget: int) -> int:
+    """Bytes the zlib stream at data[start:] inflates to, up to just over budget."""
+    inflater = zlib.decompressobj()
+    size = 0
+    pos = start
+    try:
+        while not inflater.eof and pos < len(data) and size <= budget:
+            pending = data[pos:pos + 2**16]
+            pos += 2**16
+            while pending and not inflater.eof and size <= budget:
+                size += len(inflater.decompress(pending, 2**20))
+                pending = inflater.unconsumed_tail
+    except zlib.error:
+        pass  # a damaged stream: PDFium says what it makes of it
+    return size
 
 
 def page_lines(pdf: Any, index: int) -> list[Line]:
