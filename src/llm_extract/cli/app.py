@@ -98,12 +98,12 @@ def run(
     paths: Annotated[list[Path], typer.Argument(
         help="Report files (.txt .md .docx .pdf .html .htm; .doc .wps with LibreOffice) or folders of them.")],
     db: DbOption = Path("llm_extract.duckdb"),
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Model name [env LLM_EXTRACT_MODEL].")] = None,
-    api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint \\[env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model name \\[env LLM_EXTRACT_MODEL].")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key \\[env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
     mode: Annotated[Optional[str], typer.Option(help="instructor mode: tools, json_schema, json, md_json [default: json_schema for llama.cpp servers, else tools].")] = None,
     concurrency: Annotated[Optional[int], typer.Option(help="Requests in flight at once, across documents (lowered for a while when the endpoint answers HTTP 429) [default: the embedded server's slots (4 with llama-server, 1 without), 4 remote].")] = None,
-    model_path: Annotated[Optional[Path], typer.Option(help="Serve this GGUF instead of the shipped model [env LLM_EXTRACT_MODEL_PATH].")] = None,
+    model_path: Annotated[Optional[Path], typer.Option(help="Serve this GGUF instead of the shipped model \\[env LLM_EXTRACT_MODEL_PATH].")] = None,
     backend: Annotated[Backend, typer.Option(help="llm: the model labels; rules: code-only baseline.")] = Backend.llm,
     force: Annotated[bool, typer.Option("--force", help="Re-extract documents already current in the database.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help=f"List every unchanged file skipped (by default the first {SKIPS_SHOWN}, then a count).")] = False,
@@ -514,8 +514,8 @@ def eval_command(
     results: Annotated[Path, typer.Option(help="Where latest.md, latest.json and evals.duckdb go.")] = Path("evals/results"),
     thresholds: Annotated[Optional[Path], typer.Option(help="Minimum score per backend and field [default: "
                                                              "evals/thresholds.toml beside the --gold folder, else in the current folder].")] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="Endpoint [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Model name [env LLM_EXTRACT_MODEL].")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Endpoint \\[env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model name \\[env LLM_EXTRACT_MODEL].")] = None,
     rules_only: Annotated[bool, typer.Option("--rules-only", help="Score only the code-only baseline (no model).")] = False,
 ) -> None:
     """Score the model and the code-only baseline against the gold set (same as `pytest evals/`).
@@ -733,7 +733,7 @@ def batch_prepare(
                                          "(which documents, model, mode) goes beside it as NAME.manifest.json. Both are replaced if they exist; "
                                          "the database and the reports read are refused.")] = Path("requests.jsonl"),
     db: DbOption = Path("llm_extract.duckdb"),
-    model: Annotated[Optional[str], typer.Option(help="Model name in every request [env LLM_EXTRACT_MODEL].")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model name in every request \\[env LLM_EXTRACT_MODEL].")] = None,
     mode: Annotated[Optional[str], typer.Option(help="instructor mode of the requests: json_schema, tools, json, md_json "
                                                      "[default: json_schema: enforced by OpenAI, vLLM and llama.cpp alike].")] = None,
     force: Annotated[bool, typer.Option("--force", help="Include documents already current in the database.")] = False,
@@ -771,8 +771,8 @@ def batch_collect(
                                                        "answer (re-asks for invalid ones, cut-off answers with twice the max_tokens) as a follow-up batch "
                                                        "file, replaced if it exists; the database, the results, the requests, "
                                                        "their manifest and the reports are refused.")] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="Endpoint for --reask live [env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
-    api_key: Annotated[Optional[str], typer.Option(help="API key for --reask live [env LLM_EXTRACT_API_KEY].")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Endpoint for --reask live \\[env LLM_EXTRACT_BASE_URL]; unset: embedded model.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key for --reask live \\[env LLM_EXTRACT_API_KEY].")] = None,
 ) -> None:
     """Store the documents whose batch answers all validate, exactly as `run` would.
 
@@ -811,8 +811,8 @@ def batch_collect(
 @batch_app.command("submit")
 def batch_submit(
     requests: Annotated[Path, typer.Argument(help="The request file `batch prepare` wrote.")] = Path("requests.jsonl"),
-    base_url: Annotated[Optional[str], typer.Option(help="Endpoint with /v1/files and /v1/batches [env LLM_EXTRACT_BASE_URL].")] = None,
-    api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Endpoint with /v1/files and /v1/batches \\[env LLM_EXTRACT_BASE_URL].")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key \\[env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
 ) -> None:
     """Upload the request file and start a batch over it (24 h window) on the configured endpoint."""
     from llm_extract.batch.remote import submit
@@ -834,8 +834,8 @@ def batch_status(
     batch_id: Annotated[str, typer.Argument(help="The id `batch submit` printed.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="When the batch is completed, write its "
                                                    "output lines (and its error lines) here (replaced if it exists; the database is refused).")] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="Endpoint [env LLM_EXTRACT_BASE_URL].")] = None,
-    api_key: Annotated[Optional[str], typer.Option(help="API key [env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Endpoint \\[env LLM_EXTRACT_BASE_URL].")] = None,
+    api_key: Annotated[Optional[str], typer.Option(help="API key \\[env LLM_EXTRACT_API_KEY]; prefer the env var.")] = None,
 ) -> None:
     """A batch's state; with -o, its results once it is completed.
 
