@@ -1,4 +1,4 @@
-"""Per-format agreement with the .txt runs, and conversion time per file (issue 12).
+"""Per-format agreement with the .txt runs, and conversion time per file.
 
     python scripts/formats_agreement.py            # from the repository root, after pip install -e .
 

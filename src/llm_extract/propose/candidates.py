@@ -1,7 +1,7 @@
 """Metric candidates: every counted quantity in a report, with the clause that quotes it and,
 where the labelling guide excludes it, the named reason. Code proposes; the model labels.
 
-Exclusions are rules by class, never lists of phrases (issue 9): a number inside quotation
+Exclusions are rules by class, never lists of phrases: a number inside quotation
 marks, an ordinal or rank, a rule or threshold, a duration, a policy package named by its
 count, and for Chinese numerals the set phrases, fused words, scopes and slogans that a numeral
 forms with its classifier. Arabic digits are strong evidence of a count; a Chinese numeral that

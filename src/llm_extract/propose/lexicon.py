@@ -4,7 +4,7 @@ classes around them. Data only, in one place; `numbers` builds its unit pattern 
 
 The inventory is that of standard Chinese grammar (个体量词, 集合量词, 动量词, 复合量词, 度量衡)
 plus the counting units of administrative text. It is deliberately not the list of words met in
-the five reports of `reports/`: a rule or list tuned to them is a defect (issue 9).
+the five reports of `reports/`: a rule or list tuned to them is a defect.
 """
 
 from __future__ import annotations

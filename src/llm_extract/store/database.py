@@ -341,8 +341,8 @@ class Store:
 
     def _insert_columns(self, table: str, columns: dict[str, list[Any]]) -> None:
         """Insert rows given column by column: one statement with one list per column, unnested
-        by DuckDB. A statement per row (executemany) cost ~35 ms for a report's 21 metrics, more
-        than extracting it with the rules; this costs ~2 ms."""
+        by DuckDB. A statement per row (executemany) cost more than extracting the report with the
+        rules did; one statement per table does not grow with the rows (docs/benchmarks.md)."""
         names = ", ".join(columns)
         unnested = ", ".join(f"unnest(${i})" for i in range(1, len(columns) + 1))
         self.con.execute(f"INSERT INTO {table} ({names}) SELECT {unnested}", list(columns.values()))
@@ -430,7 +430,7 @@ class Writer:
     """Saves a run's documents, holding the database file only while documents come fast.
 
     While a process has the file open for writing no other can read it, and each close costs a
-    checkpoint that grows with the database (about 40 ms at 200 documents, 600 ms at 5,000 here):
+    checkpoint that grows with the database (from milliseconds to most of a second at corpus scale):
     closing after every document would multiply a fast run's time. So the file is let go after
     each document that took long to extract (a model: seconds to minutes, so readers never wait
     for one), and kept while documents take milliseconds (the rules backend) or while the next
