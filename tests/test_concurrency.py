@@ -95,7 +95,8 @@ def test_a_reader_waits_for_the_lock_and_then_reads(tmp_path):
 
 def test_the_lock_message_is_printed_whole_with_what_to_do(tmp_path):
     db = rules_db(tmp_path, REPORT)
-    with _holding(db, read_only=False):
+    # Held until killed: a loaded machine may take seconds to start the CLI.
+    with _holding(db, read_only=False, seconds=120):
         result = cli("sql", "SELECT 1", "--db", "x.duckdb", cwd=tmp_path, LLM_EXTRACT_WAIT="0.2")
     assert result.returncode == 2
     line = one_line_error(result.stderr)
@@ -193,7 +194,7 @@ def _can_read(db: Path) -> bool:
 def test_the_writer_holds_the_file_only_while_documents_come_fast(tmp_path, monkeypatch, report_texts):
     from llm_extract.evaluate.scorers import gold_as_extraction
     from llm_extract.evaluate.gold import load_gold_dir
-    from llm_extract.store.database import Writer
+    from llm_extract.store.writer import Writer
 
     name = "000_bfd2e8a3485ea91a.txt"
     gold = load_gold_dir(Path(__file__).resolve().parents[1] / "gold")[name]

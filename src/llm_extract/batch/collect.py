@@ -36,7 +36,8 @@ from llm_extract.label.prompts import Prompts
 from llm_extract.run.extract import extract_document
 from llm_extract.schemas import Extraction, Usage
 from llm_extract.store.checkstore import refresh_series
-from llm_extract.store.database import Store, Writer
+from llm_extract.store.database import Store
+from llm_extract.store.writer import Writer
 from llm_extract.store.dbfile import run_lock
 from llm_extract.store.outpaths import check_output
 

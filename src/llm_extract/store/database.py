@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -30,105 +29,10 @@ from llm_extract.schemas import (
     SectionRecord,
 )
 from llm_extract.store import dbfile
-from llm_extract.store.checksql import CHECKS_SQL
 from llm_extract.store.checkstore import write_document_findings
 from llm_extract.store.readonly import reading_statement
-from llm_extract.store.reviewsql import AREAS_SQL, REVIEWS_SQL
+from llm_extract.store.migrations import MIGRATIONS
 
-MIGRATIONS: list[tuple[str, str]] = [
-    ("001_core_tables", """
-        CREATE TABLE documents (
-            doc_id VARCHAR PRIMARY KEY, path VARCHAR NOT NULL, title VARCHAR,
-            township VARCHAR, county VARCHAR, year INTEGER, issuer VARCHAR, report_date DATE,
-            n_chars INTEGER NOT NULL, text VARCHAR NOT NULL, run_id VARCHAR,
-            model VARCHAR, prompt_version VARCHAR, extracted_at TIMESTAMP
-        );
-        CREATE TABLE sections (
-            doc_id VARCHAR NOT NULL, section_id INTEGER NOT NULL, parent_id INTEGER,
-            level INTEGER NOT NULL, number VARCHAR NOT NULL, title VARCHAR NOT NULL, category VARCHAR,
-            char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, PRIMARY KEY (doc_id, section_id)
-        );
-        CREATE TABLE metrics (
-            doc_id VARCHAR NOT NULL, metric_id INTEGER NOT NULL, section_id INTEGER,
-            name VARCHAR NOT NULL, value DOUBLE NOT NULL, value_max DOUBLE, unit VARCHAR NOT NULL,
-            approx BOOLEAN NOT NULL, category VARCHAR NOT NULL, quote VARCHAR NOT NULL,
-            char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, PRIMARY KEY (doc_id, metric_id)
-        );
-        CREATE TABLE problems (
-            doc_id VARCHAR NOT NULL, problem_id INTEGER NOT NULL, section_id INTEGER,
-            summary VARCHAR NOT NULL, category VARCHAR NOT NULL, quote VARCHAR NOT NULL,
-            char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, PRIMARY KEY (doc_id, problem_id)
-        );
-        CREATE TABLE runs (
-            run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP,
-            base_url VARCHAR, model VARCHAR, n_docs INTEGER DEFAULT 0, n_ok INTEGER DEFAULT 0,
-            n_failed INTEGER DEFAULT 0, n_dropped INTEGER DEFAULT 0,
-            prompt_tokens BIGINT DEFAULT 0, completion_tokens BIGINT DEFAULT 0
-        );
-    """),
-    ("002_grounding_and_status", """
-        ALTER TABLE metrics ADD COLUMN alignment VARCHAR DEFAULT 'exact';
-        ALTER TABLE problems ADD COLUMN alignment VARCHAR DEFAULT 'exact';
-        ALTER TABLE documents ADD COLUMN status VARCHAR DEFAULT 'ok';
-        ALTER TABLE documents ADD COLUMN failed_steps VARCHAR;
-        ALTER TABLE documents ADD COLUMN n_dropped INTEGER DEFAULT 0;
-        ALTER TABLE documents ADD COLUMN prompt_tokens BIGINT DEFAULT 0;
-        ALTER TABLE documents ADD COLUMN completion_tokens BIGINT DEFAULT 0;
-        ALTER TABLE documents ADD COLUMN model_calls INTEGER DEFAULT 0;
-        ALTER TABLE documents ADD COLUMN seconds DOUBLE;
-    """),
-    ("003_eval_runs", """
-        CREATE TABLE eval_runs (
-            eval_id VARCHAR NOT NULL, ran_at TIMESTAMP NOT NULL, model VARCHAR NOT NULL,
-            prompt_version VARCHAR, git_commit VARCHAR, field VARCHAR NOT NULL, report VARCHAR NOT NULL,
-            score_name VARCHAR NOT NULL, score DOUBLE
-        );
-    """),
-    # The README's first query reads `township` straight from metrics; denormalised on purpose.
-    ("004_township_on_items", """
-        ALTER TABLE metrics ADD COLUMN township VARCHAR;
-        ALTER TABLE problems ADD COLUMN township VARCHAR;
-    """),
-    # running | finished | aborted | interrupted. A run killed outright cannot say so itself; the
-    # next run marks it (Store.mark_interrupted_runs). Runs from before this column were finished
-    # unless finished_at is NULL.
-    ("005_run_status", """
-        ALTER TABLE runs ADD COLUMN status VARCHAR;
-        UPDATE runs SET status = 'finished' WHERE finished_at IS NOT NULL;
-    """),
-    # Issuers that are not townships (county departments, districts); labels that failed their
-    # check against their own item and were replaced by code's.
-    ("006_issuer_level_and_label_source", """
-        ALTER TABLE documents ADD COLUMN issuer_level VARCHAR;
-        ALTER TABLE documents ADD COLUMN n_fallbacks INTEGER DEFAULT 0;
-        ALTER TABLE metrics ADD COLUMN label_source VARCHAR DEFAULT 'model';
-    """),
-    # Reports as users have them (.docx, .pdf, .html, .doc/.wps): the format of the file and what
-    # converted it to the stored text; for formats with pages, the page of each character range.
-    # Every document stored before this migration was decoded plain text.
-    ("007_source_format_and_pages", """
-        ALTER TABLE documents ADD COLUMN source_format VARCHAR;
-        ALTER TABLE documents ADD COLUMN converter VARCHAR;
-        UPDATE documents SET source_format = CASE WHEN lower(path) LIKE '%.md' THEN 'md' ELSE 'txt' END,
-                             converter = 'llm-extract text decoding';
-        CREATE TABLE pages (
-            doc_id VARCHAR NOT NULL, page INTEGER NOT NULL,
-            char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, PRIMARY KEY (doc_id, page)
-        );
-    """),
-    # A reviewer's decisions (llm-extract review), append-only: extractions are never overwritten.
-    # An item is keyed by its document, kind, span and (metrics) value, not by metric_id, which a
-    # re-extraction renumbers: a review applies again whenever an item with the same key comes back.
-    # The latest decision per key wins (review_id grows); the *_reviewed views apply it.
-    ("008_reviews", REVIEWS_SQL),
-    # Comparable labels: the area of the national framework of every metric and problem, the
-    # catalogue indicator a metric states (NULL: none), who decided each; the reviewed views
-    # again with them, and `indicator_values` over them (see reviewsql.AREAS_SQL).
-    ("009_areas_and_indicators", AREAS_SQL),
-    # Consistency and completeness findings (llm-extract checks; see the checks package and
-    # checksql), and reviewers' dismissals of them.
-    ("010_checks", CHECKS_SQL),
-]
 # Every table with a doc_id column: what replacing or forgetting a document deletes from.
 DOCUMENT_TABLES = ("metrics", "problems", "sections", "pages", "checks", "documents")
 
@@ -424,63 +328,6 @@ class Store:
                 return columns, cursor.fetchall()
         except duckdb.Error as exc:
             raise StoreError(_sql_error(exc)) from exc
-
-
-class Writer:
-    """Saves a run's documents, holding the database file only while documents come fast.
-
-    While a process has the file open for writing no other can read it, and each close costs a
-    checkpoint that grows with the database (from milliseconds to most of a second at corpus scale):
-    closing after every document would multiply a fast run's time. So the file is let go after
-    each document that took long to extract (a model: seconds to minutes, so readers never wait
-    for one), and kept while documents take milliseconds (the rules backend) or while the next
-    document is already waiting to be saved (many in flight: each took long, but they arrive
-    fast; opening and closing took most of a save), but for at most HOLD seconds at a time, then
-    released for PAUSE so that waiting readers get their turn.
-
-    The checkpoint grows with the database (DuckDB rewrites the documents table's last row group,
-    texts included: ~0.65 s at 10,000 reports), so the file is held at least CLOSE_SHARE times
-    as long as the last close took, keeping checkpoints to a bounded share of a long run's time,
-    but never longer than MAX_HOLD, so a reader still gets in well within dbfile.READ_WAIT.
-    """
-
-    FAST = 0.5  # seconds of extraction below which the next document is expected soon
-    HOLD = 2.0  # well under dbfile.READ_WAIT: a reader waits at most about this long
-    CLOSE_SHARE = 10  # hold >= 10x the last close: checkpoints take at most ~1/11 of the time
-    MAX_HOLD = dbfile.READ_WAIT / 2
-    PAUSE = 3 * dbfile.RETRY_EVERY  # a waiting reader retries within this
-
-    def __init__(self, path: Path, wait: float | None = None, on_wait: Callable[[str], None] | None = None) -> None:
-        self.path, self.wait, self.on_wait = path, wait, on_wait
-        self.store: Store | None = None
-        self.opened = 0.0
-        self.last_close = 0.0  # seconds the last close (its checkpoint) took
-
-    def save(self, extraction: Extraction, next_ready: bool = False) -> None:
-        """Save one document; `next_ready`: the caller has the next document ready to save now."""
-        if self.store is None:
-            self.store = Store(self.path, wait=self.wait, on_wait=self.on_wait)
-            self.opened = time.monotonic()
-        self.store.save(extraction)
-        hold = min(max(self.HOLD, self.CLOSE_SHARE * self.last_close), self.MAX_HOLD)
-        held_long = time.monotonic() - self.opened >= hold
-        if (extraction.seconds >= self.FAST and not next_ready) or held_long:
-            self.close()
-            if held_long:
-                time.sleep(self.PAUSE)
-
-    def close(self) -> None:
-        store, self.store = self.store, None
-        if store is not None:
-            started = time.monotonic()
-            store.close()
-            self.last_close = time.monotonic() - started
-
-    def __enter__(self) -> Writer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _drop(row: dict[str, Any]) -> dict[str, Any]:
