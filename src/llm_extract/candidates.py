@@ -45,6 +45,8 @@ CLAUSE_DELIMITERS = "，。；：！？、,;:!?\n（(“\"《「"
 SENTENCE_DELIMITERS = "。；;！？!?\n"
 # A quote longer than this before the number is no longer "the shortest natural clause".
 MAX_LEAD = 24
+# How far back a clause or sentence is read for the words that make a number not a count.
+LOOKBACK = 300
 # No "^": Pattern.match(text, pos) already anchors at pos, and "^" would anchor at 0.
 ENUMERATOR = re.compile(r"(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|同时|并|共计|累计|总计|合计|共|另外)+")
 
@@ -268,17 +270,20 @@ def _duration(text: str, q: Quantity) -> str | None:
 
 
 def _clause_before(text: str, pos: int) -> str:
-    start = pos
-    while start > 0 and text[start - 1] not in CLAUSE_DELIMITERS:
-        start -= 1
-    return text[start:pos]
+    return _back_to(text, pos, CLAUSE_DELIMITERS)
 
 
 def _sentence_before(text: str, pos: int) -> str:
-    start = pos
-    while start > 0 and text[start - 1] not in SENTENCE_DELIMITERS:
-        start -= 1
-    return text[start:pos]
+    return _back_to(text, pos, SENTENCE_DELIMITERS)
+
+
+def _back_to(text: str, pos: int, delimiters: str) -> str:
+    """The text from the last delimiter before pos, at most LOOKBACK characters: the words that
+    govern a number are near it, and an unbounded walk back would make a text without
+    delimiters (a flattened table, a run-on line) quadratic in its length."""
+    limit = max(0, pos - LOOKBACK)
+    start = max(text.rfind(ch, limit, pos) + 1 for ch in delimiters)
+    return text[max(start, limit):pos]
 
 
 def _is_cjk(ch: str) -> bool:
@@ -287,9 +292,10 @@ def _is_cjk(ch: str) -> bool:
 
 def _inside_quotes(text: str, pos: int) -> bool:
     # Look back on the same line for an opening mark that is not yet closed.
-    line_start = text.rfind("\n", 0, pos) + 1
+    reach = max(0, pos - 20)
+    line_start = text.rfind("\n", reach, pos) + 1  # bounded: a long line is not scanned back
     depth_open = None
-    for i in range(pos - 1, max(line_start, pos - 20) - 1, -1):
+    for i in range(pos - 1, max(line_start, reach) - 1, -1):
         ch = text[i]
         if ch in "”’》」』":
             return False
