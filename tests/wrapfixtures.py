@@ -34,7 +34,8 @@ BODIES = (
     "办理法律援助案件2,306件，为群众挽回经济损失1024.75万元，调解成功率为96%。",
 )
 # Closing punctuation may not start a line (kinsoku): the typesetter carries a character down with it.
-NO_LINE_START = "，。、；：？！）》」』”’%"
+# % is left out, as some typesetters do (a wrap before it is one the converter must join).
+NO_LINE_START = "，。、；：？！）》」』”’"
 
 A4 = (595.2756, 841.8898)
 MARGIN_X = 72.0
@@ -55,10 +56,11 @@ def _is_latin(ch: str) -> bool:
     return ch.isascii() and not ch.isspace()
 
 
-def typeset_pdf(paras: list[str], size: float = 16, justify: bool = True, indent: int = 2,
+def typeset_pdf(paras: list[str], size: float | tuple[float, ...] = 16, justify: bool = True, indent: int = 2,
                 latin_font: str | None = "Times-Roman", break_in_words: bool = True,
                 page_numbers: bool = True) -> bytes:
-    """Set `paras` on A4 pages, one text object per line (see the module's docstring)."""
+    """Set `paras` on A4 pages, one text object per line (see the module's docstring); `size`
+    may be a tuple of font sizes the paragraphs take in turn."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
@@ -69,11 +71,8 @@ def typeset_pdf(paras: list[str], size: float = 16, justify: bool = True, indent
     def font_of(ch: str) -> str:
         return latin_font if latin_font and _is_latin(ch) else cjk
 
-    def width(ch: str) -> float:
-        return pdfmetrics.stringWidth(ch, font_of(ch), size)
-
+    sizes = size if isinstance(size, tuple) else (size,)
     frame = A4[0] - 2 * MARGIN_X
-    leading = size * 1.75
     out = io.BytesIO()
     page = canvas.Canvas(out, pagesize=A4)
     y = A4[1] - MARGIN_Y
@@ -88,7 +87,13 @@ def typeset_pdf(paras: list[str], size: float = 16, justify: bool = True, indent
         number += 1
         return A4[1] - MARGIN_Y
 
-    for para in paras:
+    for k, para in enumerate(paras):
+        size = sizes[k % len(sizes)]
+        leading = size * 1.75
+
+        def width(ch: str, size: float = size) -> float:
+            return pdfmetrics.stringWidth(ch, font_of(ch), size)
+
         lines = _break_lines(para, frame, size * indent, width, break_in_words)
         for i, line in enumerate(lines):
             if y - size < MARGIN_Y:
@@ -194,3 +199,41 @@ def office_pdf(paras: list[str], size: float = 16, justify: bool = True, indent:
                         "--convert-to", "pdf", "--outdir", str(folder), str(folder / "r.docx")],
                        check=True, capture_output=True, timeout=300)
         return (folder / "r.pdf").read_bytes()
+
+
+def wraps(data: bytes) -> list[tuple[str, str]]:
+    """The (end, start) of each pair of consecutive lines as PDFium breaks them: where the
+    typesetter wrapped, before any joining."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)
+    try:
+        lines = []
+        for i in range(len(pdf)):
+            textpage = pdf[i].get_textpage()
+            lines += [line.strip() for line in textpage.get_text_range().splitlines() if line.strip()]
+            textpage.close()
+    finally:
+        pdf.close()
+    return [(a, b) for a, b in zip(lines, lines[1:])]
+
+
+def wrap_kinds(data: bytes) -> set[str]:
+    """Which kinds of wrap inside a quantity the PDF has: digit|digit, point|digit, digit|point,
+    digit|%, digit|unit (a Chinese character right after the digits), range (1-|2 or 1|-2)."""
+    kinds = set()
+    for a, b in wraps(data):
+        end, start = a[-1], b[0]
+        if end.isdigit() and start.isdigit():
+            kinds.add("digit|digit")
+        elif end == "." and start.isdigit():
+            kinds.add("point|digit")
+        elif end.isdigit() and start == ".":
+            kinds.add("digit|point")
+        elif end.isdigit() and start == "%":
+            kinds.add("digit|%")
+        elif (end == "-" and start.isdigit()) or (end.isdigit() and start == "-"):
+            kinds.add("range")
+        elif end.isdigit() and "\u4e00" <= start <= "\u9fff":
+            kinds.add("digit|unit")
+    return kinds

@@ -65,8 +65,10 @@ NAMED_SET = "fixed name: N大 names a set"
 CLASSIFICATION = "classification, not a count"
 SESSION = "ordinal: a session number"
 FIGURE = "figure of speech: a bare 百/千/万 or 数十"
+SPLIT = "number split by a line break or a space"
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_DIGITS = "0123456789０１２３４５６７８９"
 _ITEM_END = "、，,；;。：:！？!?”’」』)）\n"
 _LIST_SEPARATORS = "、，,"
 _BIG_FORM = re.compile(r"\s*大(?!类)")  # "N大X", the pseudo-classifier (numbers.BIG_HEADS)
@@ -102,12 +104,40 @@ def find_candidates(text: str, generated: Sequence[tuple[int, int]] = ()) -> lis
     previous_end = 0
     for quantity in find_quantities(text):
         start = clause_start(text, quantity.start, floor=previous_end)
-        reason = exclusion_reason(text, quantity)
+        reason = SPLIT if split_by_line_break(text, quantity) else exclusion_reason(text, quantity)
         # 百分之九十五 is a percentage in words, not a numeral that might be a name.
         undecided = reason is None and quantity.is_chinese and quantity.unit != "%"
         found.append(Candidate(quantity, start, quantity.end, reason, needs_model=undecided))
         previous_end = quantity.end
     return found
+
+
+def split_by_line_break(text: str, q: Quantity) -> bool:
+    """Is this quantity read across a break that splits its number or parts the number from its
+    unit (a wrap a converter did not join: 4 | 3项 read as 3项, 102 | 批, 92. | 42%)? Its value
+    would be part of the number, or its quote would span two lines: never a metric. A space
+    between two digits splits a number too (1 0件 is not 0件)."""
+    if "\n" in text[q.num_start:q.end]:
+        return True  # 102\n批, 100\n%, 3\n万元, 1-\n2次
+    # Back from the number over whitespace and at most one decimal point or thousands comma.
+    before, mark = q.num_start, False
+    while before > 0 and (text[before - 1].isspace() or (not mark and text[before - 1] in ".．,")):
+        mark = mark or not text[before - 1].isspace()
+        before -= 1
+    crossed = text[before:q.num_start]
+    if before == 0 or not crossed.strip(".．,"):
+        return False  # no break nor space: 1.5 and 1,200 are whole numbers
+    ended = text[before - 1]
+    if "\n" not in crossed and mark:
+        return False  # 12, 3项: a list, not a broken number
+    if q.is_chinese:
+        return "\n" in crossed and ended in CN_CHARS  # 十\n二项
+    return ended in _DIGITS  # 4\n3项, 92.\n42%, 92\n.42%, 1 0件
+
+
+def split_count(text: str, generated: Sequence[tuple[int, int]] = ()) -> int:
+    """How many quantities of the text are refused as split by a line break."""
+    return sum(1 for c in find_candidates(text, generated) if c.exclusion == SPLIT)
 
 
 def mask(text: str, spans: Sequence[tuple[int, int]]) -> str:
