@@ -133,7 +133,9 @@ def page_lines(pdf: Any, index: int) -> list[Line]:
 
 
 def _line(chars: list[_Char], page: int) -> Line | None:
-    """One line from its characters: generated spaces dropped where they are no word space."""
+    """One line from its characters, left to right: generated spaces dropped where they are no
+    word space."""
+    chars = _left_to_right(chars)
     ems = sorted(c.box[2] - c.box[0] for c in chars if _CJK.match(c.ch))
     em = ems[len(ems) // 2] if ems else 0.0
     kept: list[_Char] = []
@@ -153,6 +155,21 @@ def _line(chars: list[_Char], page: int) -> Line | None:
     bottom = min(c.box[1] for c in inked)
     top = max(c.box[3] for c in inked)
     return Line(text.strip(), left, right, top, bottom, page, em, _lead(body, left))
+
+
+def _left_to_right(chars: list[_Char]) -> list[_Char]:
+    """The characters of a horizontal line in the order they stand on it. A PDF may draw a line
+    in pieces out of order (LibreOffice draws a line's quotation marks, set in another font,
+    after its Chinese text); PDFium reads the content stream's order. A line whose characters do
+    not all share one band of height (text rotated on the page) keeps PDFium's order."""
+    inked = [c for c in chars if not c.ch.isspace()]
+    if len(inked) < 2:
+        return chars
+    low = max(c.box[1] for c in inked)
+    high = min(c.box[3] for c in inked)
+    if low >= high:
+        return chars  # no common band: not a horizontal line
+    return sorted(chars, key=lambda c: c.box[0])  # stable: ties keep PDFium's order
 
 
 def _plain(text: str, chars: list[_Char], page: int, em: float) -> Line:
