@@ -111,3 +111,21 @@ def test_wrap_joiner_never_spaces_digits():
     assert wrap_joiner("压缩92.", "42%") == ""
     assert wrap_joiner("共3", "A级景区") == ""
     assert wrap_joiner("rule of", "law") == " "
+
+
+def test_a_line_drawn_out_of_order_reads_left_to_right():
+    """LibreOffice draws a line's quotation marks (another font, a higher baseline) in one text
+    object before its Chinese text, and PDFium reads them together: 推进“ ”法治化建设. The
+    LibreOffice tests above show it end to end; here the rule on its own."""
+    from llm_extract.formats.pdf import _Char, _line
+
+    def char(ch: str, left: float, width: float = 16, bottom: float = 700, generated: bool = False) -> _Char:
+        return _Char(ch, (left, bottom, left + width, bottom + 16), generated)
+
+    drawn = [char("推", 72), char("进", 88), char("“", 104, 6, 702), char("”", 158, 6, 702),
+             char(" ", 110, 0, generated=True), char("法", 110), char("治", 126), char("化", 142),
+             char("建", 164), char("设", 180)]
+    assert _line(drawn, 1).text == "推进“法治化”建设"
+    # Text that runs down the page (no band all its characters share) keeps PDFium's order.
+    column = [char("上", 72, bottom=700), char("下", 72, bottom=684), char("左", 72, bottom=716)]
+    assert _line(column, 1).text == "上下左"

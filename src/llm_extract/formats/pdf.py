@@ -196,9 +196,11 @@ def _word_space(chars: list[_Char], i: int, em: float) -> bool:
 def _lead(chars: list[_Char], left: float) -> float:
     """The width of the line's first word, as a typesetter would have moved it down whole: a run
     of Latin text (letters, digits and their marks: 92.42%, 1-2, 2,306) with the character after
-    it (a number keeps its unit), or one Chinese character; and the marks after it that may not
-    start a line."""
+    it (a number keeps its unit), or one Chinese character; with the marks before and after it
+    that may not start a line (”312名，)."""
     i = 0
+    while i < len(chars) and chars[i].ch in NO_LINE_START:
+        i += 1
     while i < len(chars) and chars[i].ch.isascii() and not chars[i].ch.isspace():
         i += 1
     i = min(i + 1, len(chars))  # the character after the run, or the one character
