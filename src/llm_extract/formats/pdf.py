@@ -138,11 +138,19 @@ def _line(chars: list[_Char], page: int) -> Line | None:
     chars = _left_to_right(chars)
     ems = sorted(c.box[2] - c.box[0] for c in chars if _CJK.match(c.ch))
     em = ems[len(ems) // 2] if ems else 0.0
-    kept: list[_Char] = []
-    for i, c in enumerate(chars):
-        if c.generated and c.ch.isspace() and not _word_space(chars, i, em):
-            continue
-        kept.append(c)
+    # The inked characters before and after each position, found in one pass each way.
+    before: list[_Char | None] = []
+    last: _Char | None = None
+    for c in chars:
+        before.append(last)
+        last = c if not c.ch.isspace() else last
+    after: list[_Char | None] = [None] * len(chars)
+    following: _Char | None = None
+    for i in range(len(chars) - 1, -1, -1):
+        after[i] = following
+        following = chars[i] if not chars[i].ch.isspace() else following
+    kept = [c for i, c in enumerate(chars)
+            if not (c.generated and c.ch.isspace() and not _word_space(before[i], after[i], em))]
     text = clean("".join(c.ch for c in kept))
     if not text.strip() or len(text) != len(kept):
         return _plain(text, chars, page, em) if text.strip() else None
@@ -179,12 +187,11 @@ def _plain(text: str, chars: list[_Char], page: int, em: float) -> Line:
                 max(c.box[3] for c in inked), min(c.box[1] for c in inked), page, em)
 
 
-def _word_space(chars: list[_Char], i: int, em: float) -> bool:
-    """Is the space PDFium generated at i a real separation? Between two Latin letters (English
-    set with positioned words) or across a gap of at least a character (columns); not a
-    justified line's or an autospace's extra room beside Chinese, and never inside a number."""
-    before = next((c for c in reversed(chars[:i]) if not c.ch.isspace()), None)
-    after = next((c for c in chars[i + 1:] if not c.ch.isspace()), None)
+def _word_space(before: _Char | None, after: _Char | None, em: float) -> bool:
+    """Is a space PDFium generated between these characters a real separation? Between two
+    Latin letters (English set with positioned words) or across a gap of at least a character
+    (columns); not a justified line's or an autospace's extra room beside Chinese, and never
+    inside a number."""
     if before is None or after is None:
         return False  # at the line's ends: stripped anyway
     if _LATIN.match(before.ch) and _LATIN.match(after.ch):
