@@ -22,16 +22,17 @@ import io
 import shutil
 import subprocess
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 
 # Sentences of a county department's year, with numbers the wraps are to split.
 BODIES = (
-    "全年共办理行政复议事项43项，受理群众信访件48件，开门接访102批次，矛盾纠纷化解率达100%，"
-    "行政审批时限整体压缩92.42%，每季度组织执法人员培训1-2次，投入法治宣传专项资金356.8万元。",
-    "全县共审查规范性文件27件，纠正违法或不当行政行为3起，办理人大代表建议和政协提案115件，"
-    "群众满意率达到98.6%，法律顾问参与重大决策论证1,280人次，培训“法律明白人”312名，建成公共法律服务站点64个。",
-    "年内开展行政执法案卷评查2次，评查案卷1356卷，发现问题0.5万余条，行政诉讼败诉率下降3.5个百分点，"
-    "办理法律援助案件2,306件，为群众挽回经济损失1024.75万元，调解成功率为96%。",
+    ("全年共办理行政复议事项43项，受理群众信访件48件，开门接访102批次，矛盾纠纷化解率达100%，"
+     "行政审批时限整体压缩92.42%，每季度组织执法人员培训1-2次，投入法治宣传专项资金356.8万元。"),
+    ("全县共审查规范性文件27件，纠正违法或不当行政行为3起，办理人大代表建议和政协提案115件，"
+     "群众满意率达到98.6%，法律顾问参与重大决策论证1,280人次，培训“法律明白人”312名，建成公共法律服务站点64个。"),
+    ("年内开展行政执法案卷评查2次，评查案卷1356卷，发现问题0.5万余条，行政诉讼败诉率下降3.5个百分点，"
+     "办理法律援助案件2,306件，为群众挽回经济损失1024.75万元，调解成功率为96%。"),
 )
 # Closing punctuation may not start a line (kinsoku): the typesetter carries a character down with it.
 # % is left out, as some typesetters do (a wrap before it is one the converter must join).
@@ -215,7 +216,7 @@ def wraps(data: bytes) -> list[tuple[str, str]]:
             textpage.close()
     finally:
         pdf.close()
-    return [(a, b) for a, b in zip(lines, lines[1:])]
+    return list(pairwise(lines))
 
 
 def wrap_kinds(data: bytes) -> set[str]:
