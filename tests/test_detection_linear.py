@@ -1,7 +1,7 @@
 """Detection is linear in the text: ten times the input takes at most twelve times as long.
 
-A ratio of sizes, not a timing: each shape is timed at n and 10n (the best of three runs, so a
-busy machine slows both alike). Quadratic detection gives about 100x here; the sizes are large
+A ratio of sizes, not a timing: each shape is timed at n and 10n (the best of three runs each,
+and of up to three attempts, so a busy machine does not decide). Quadratic detection gives about 100x here; the sizes are large
 enough that the short run is not dominated by fixed costs or fits in a cache the long one misses.
 """
 
@@ -46,8 +46,14 @@ def test_ten_times_the_text_takes_at_most_twelve_times_as_long(shape):
     make, n = SHAPES[shape]
     small, large = make(n), make(10 * n)
     best_time(small, runs=1)  # warm up: compiled patterns, imports
-    ratio = best_time(large) / best_time(small)
-    assert ratio <= 12, f"{shape}: 10x the text took {ratio:.1f}x as long"
+    # Other work on the machine only ever inflates a ratio; quadratic detection is ~100x in
+    # every attempt, so the best of three attempts is a fair reading.
+    ratios = []
+    for _ in range(3):
+        ratios.append(best_time(large) / best_time(small))
+        if ratios[-1] <= 12:
+            break
+    assert min(ratios) <= 12, f"{shape}: 10x the text took {min(ratios):.1f}x as long"
 
 
 def test_the_long_shapes_are_still_read():
