@@ -146,7 +146,7 @@ class Extraction(BaseModel):
     sections: list[SectionRecord] = Field(default_factory=list)
     metrics: list[MetricRecord] = Field(default_factory=list)
     problems: list[ProblemRecord] = Field(default_factory=list)
-    dropped: int = 0  # items the model proposed that could not be grounded
+    dropped: int = 0  # items that could not be grounded: the model's, and numbers split by a line break
     fallbacks: int = 0  # model labels that failed their check against their own item; code's used
     failed_steps: list[str] = Field(default_factory=list)  # steps that failed after re-asks
     usage: Usage = Field(default_factory=Usage)

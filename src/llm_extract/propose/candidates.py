@@ -45,6 +45,8 @@ CLAUSE_DELIMITERS = "，。；：！？、,;:!?\n（(“\"《「"
 SENTENCE_DELIMITERS = "。；;！？!?\n"
 # A quote longer than this before the number is no longer "the shortest natural clause".
 MAX_LEAD = 24
+# How far back a clause or sentence is read for the words that make a number not a count.
+LOOKBACK = 300
 # No "^": Pattern.match(text, pos) already anchors at pos, and "^" would anchor at 0.
 ENUMERATOR = re.compile(r"(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|同时|并|共计|累计|总计|合计|共|另外)+")
 
@@ -63,8 +65,10 @@ NAMED_SET = "fixed name: N大 names a set"
 CLASSIFICATION = "classification, not a count"
 SESSION = "ordinal: a session number"
 FIGURE = "figure of speech: a bare 百/千/万 or 数十"
+SPLIT = "number split by a line break or a space"
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_DIGITS = "0123456789０１２３４５６７８９"
 _ITEM_END = "、，,；;。：:！？!?”’」』)）\n"
 _LIST_SEPARATORS = "、，,"
 _BIG_FORM = re.compile(r"\s*大(?!类)")  # "N大X", the pseudo-classifier (numbers.BIG_HEADS)
@@ -100,12 +104,40 @@ def find_candidates(text: str, generated: Sequence[tuple[int, int]] = ()) -> lis
     previous_end = 0
     for quantity in find_quantities(text):
         start = clause_start(text, quantity.start, floor=previous_end)
-        reason = exclusion_reason(text, quantity)
+        reason = SPLIT if split_by_line_break(text, quantity) else exclusion_reason(text, quantity)
         # 百分之九十五 is a percentage in words, not a numeral that might be a name.
         undecided = reason is None and quantity.is_chinese and quantity.unit != "%"
         found.append(Candidate(quantity, start, quantity.end, reason, needs_model=undecided))
         previous_end = quantity.end
     return found
+
+
+def split_by_line_break(text: str, q: Quantity) -> bool:
+    """Is this quantity read across a break that splits its number or parts the number from its
+    unit (a wrap a converter did not join: 4 | 3项 read as 3项, 102 | 批, 92. | 42%)? Its value
+    would be part of the number, or its quote would span two lines: never a metric. A space
+    between two digits splits a number too (1 0件 is not 0件)."""
+    if "\n" in text[q.num_start:q.end]:
+        return True  # 102\n批, 100\n%, 3\n万元, 1-\n2次
+    # Back from the number over whitespace and at most one decimal point or thousands comma.
+    before, mark = q.num_start, False
+    while before > 0 and (text[before - 1].isspace() or (not mark and text[before - 1] in ".．,")):
+        mark = mark or not text[before - 1].isspace()
+        before -= 1
+    crossed = text[before:q.num_start]
+    if before == 0 or not crossed.strip(".．,"):
+        return False  # no break nor space: 1.5 and 1,200 are whole numbers
+    ended = text[before - 1]
+    if "\n" not in crossed and mark:
+        return False  # 12, 3项: a list, not a broken number
+    if q.is_chinese:
+        return "\n" in crossed and ended in CN_CHARS  # 十\n二项
+    return ended in _DIGITS  # 4\n3项, 92.\n42%, 92\n.42%, 1 0件
+
+
+def split_count(text: str, generated: Sequence[tuple[int, int]] = ()) -> int:
+    """How many quantities of the text are refused as split by a line break."""
+    return sum(1 for c in find_candidates(text, generated) if c.exclusion == SPLIT)
 
 
 def mask(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -268,17 +300,20 @@ def _duration(text: str, q: Quantity) -> str | None:
 
 
 def _clause_before(text: str, pos: int) -> str:
-    start = pos
-    while start > 0 and text[start - 1] not in CLAUSE_DELIMITERS:
-        start -= 1
-    return text[start:pos]
+    return _back_to(text, pos, CLAUSE_DELIMITERS)
 
 
 def _sentence_before(text: str, pos: int) -> str:
-    start = pos
-    while start > 0 and text[start - 1] not in SENTENCE_DELIMITERS:
-        start -= 1
-    return text[start:pos]
+    return _back_to(text, pos, SENTENCE_DELIMITERS)
+
+
+def _back_to(text: str, pos: int, delimiters: str) -> str:
+    """The text from the last delimiter before pos, at most LOOKBACK characters: the words that
+    govern a number are near it, and an unbounded walk back would make a text without
+    delimiters (a flattened table, a run-on line) quadratic in its length."""
+    limit = max(0, pos - LOOKBACK)
+    start = max(text.rfind(ch, limit, pos) + 1 for ch in delimiters)
+    return text[max(start, limit):pos]
 
 
 def _is_cjk(ch: str) -> bool:
@@ -287,9 +322,10 @@ def _is_cjk(ch: str) -> bool:
 
 def _inside_quotes(text: str, pos: int) -> bool:
     # Look back on the same line for an opening mark that is not yet closed.
-    line_start = text.rfind("\n", 0, pos) + 1
+    reach = max(0, pos - 20)
+    line_start = text.rfind("\n", reach, pos) + 1  # bounded: a long line is not scanned back
     depth_open = None
-    for i in range(pos - 1, max(line_start, pos - 20) - 1, -1):
+    for i in range(pos - 1, max(line_start, reach) - 1, -1):
         ch = text[i]
         if ch in "”’》」』":
             return False

@@ -47,9 +47,22 @@ def _unit_pattern(unit: str) -> str:
 # A multiplier does not split a unit that starts with its character: 3千米 is 3 千米, not 3000 米.
 _MULT_UNIT_TAILS = "".join(u[1:] for u in UNITS if len(u) == 2 and u[0] in MULTIPLIERS)
 
-_DIGIT_NUM = r"[0-9０-９]+(?:,[0-9]{3})*(?:[.．][0-9０-９]+)?"
-_CN_NUM = f"[{CN_CHARS}]+"
+# Detection is linear in the text: a number starts only where a run of its digits starts (a
+# match from inside a run could only repeat the run's own failure), a digit number is atomic
+# (nothing after it starts with a digit, a comma or a point, so giving some back never helps),
+# and whitespace between the parts is possessive (no part starts with whitespace). Without
+# these, a long run of digits or of spaces that ends in no unit is tried once per split.
+# A run longer than a count is written with is no count (an identifier, a code), and longer
+# than a float holds exactly: at most 15 digits before and after the point, 20 numeral
+# characters (九千九百九十九万九千九百九十九 is 15).
+MAX_DIGITS = 15
+MAX_NUMERALS = 20
+_D = "0-9０-９"
+_DIGIT_NUM = rf"(?<![{_D}])(?>[{_D}]{{1,{MAX_DIGITS}}}(?:,[0-9]{{3}})*(?:[.．][{_D}]{{1,{MAX_DIGITS}}})?)(?![{_D}])"
+# Not atomic: a Chinese numeral gives back its 千 to a unit that starts with it (三千米).
+_CN_NUM = f"(?<![{CN_CHARS}])[{CN_CHARS}]{{1,{MAX_NUMERALS}}}"
 _NUM = f"(?:{_DIGIT_NUM}|{_CN_NUM})"
+_WS = r"\s*+"
 _UNIT = "|".join(_unit_pattern(u) for u in UNITS)
 _PREFIX = "|".join(PREFIX_APPROX)
 _BEFORE = "|".join(BEFORE_UNIT_APPROX)
@@ -59,11 +72,11 @@ _BIG = "|".join(BIG_HEADS)
 QUANTITY_RE = re.compile(
     rf"(?P<prefix>{_PREFIX})?"
     rf"(?P<num>{_NUM})"
-    rf"(?:\s*(?:-|~|～|—|–|至|到)\s*(?P<num2>{_NUM}))?"
-    rf"\s*(?P<mult>[万亿千](?![{_MULT_UNIT_TAILS}])(?=\s*(?:{_BEFORE})?\s*(?:{_UNIT})))?"
-    rf"\s*(?P<approx>{_BEFORE})?"
+    rf"(?:{_WS}(?:-|~|～|—|–|至|到){_WS}(?P<num2>{_NUM}))?"
+    rf"{_WS}(?P<mult>[万亿千](?![{_MULT_UNIT_TAILS}])(?={_WS}(?:{_BEFORE})?{_WS}(?:{_UNIT})))?"
+    rf"{_WS}(?P<approx>{_BEFORE})?"
     # A measure word, or the pseudo-classifier 大 with its head noun (6大行业领域).
-    rf"\s*(?:(?P<unit>{_UNIT})|大(?P<bigmod>[{_CJK}]{{0,{BIG_MODIFIER_MAX}}})(?P<bigunit>{_BIG}))"
+    rf"{_WS}(?:(?P<unit>{_UNIT})|大(?P<bigmod>[{_CJK}]{{0,{BIG_MODIFIER_MAX}}})(?P<bigunit>{_BIG}))"
     rf"(?P<suffix>{_AFTER})?"
 )
 # A percentage in words: 百分之百, 百分之九十五以上.

@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any, Generic, TypeVar, cast
 
 from llm_extract.label.answers import ProblemLabel
-from llm_extract.propose.candidates import mask
+from llm_extract.propose.candidates import mask, split_count
 from llm_extract.ingest.documents import Document
 from llm_extract.errors import ModelOutputError, TruncatedOutput
 from llm_extract.label.issuers import title_line
@@ -67,6 +67,8 @@ def extract_document(doc: Document, labeller: Labeller, concurrency: int = 1,
     undecided = [s for s in spans if s.level == 1 and categories[s.index] is None]
     # Generated list labels (Word numbering) are not the report's words: no number is read in them.
     batches = metric_batches(text, generated=doc.generated, spans=spans)
+    # A number a line break splits (a wrap the converter did not join) is refused, and counted.
+    result.dropped += split_count(text, doc.generated)
     problem_sections = _problem_sections(text, spans, doc.generated)
     pool: _Borrowed | ThreadPoolExecutor | _InOrder
     if requests is not None:

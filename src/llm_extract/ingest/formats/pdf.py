@@ -10,8 +10,17 @@ Every rule is by class of line, from its text and its place on the page:
 - a line continues the one before it unless the one before ended short of the right margin (a
   title, a paragraph's last line), or it starts a heading or list item, or it is indented while
   the document indents its paragraphs' first lines; a document that does not indent them (block
-  paragraphs) breaks after sentence-final punctuation. Chinese has no hyphens and no spaces at a
-  wrap: lines are joined with nothing, with one space only between two Latin letters or digits.
+  paragraphs) breaks after sentence-final punctuation. "Short" is measured against what the next
+  line starts with: a line ended short if the next line's first word would have fitted in the
+  room left (a typesetter that keeps a number whole moves all of 1024.75万元 down, leaving a gap
+  wider than one character), in ems of the line's own font size;
+- Chinese has no hyphens and no spaces at a wrap, and a wrap may fall anywhere, also inside a
+  number (43 set as 4 | 3项, 92.42% as 92. | 42%): lines are joined with nothing, with one
+  space only between two Latin letters (an English word wrap), never between two digits;
+- inside a line, the spaces PDFium generates from gaps between glyphs (justified lines, the
+  extra room a typesetter puts between Chinese and Latin text) are not the report's: they are
+  dropped, except between two Latin letters or across a gap of a character or more (a table's
+  columns). Spaces written in the PDF are kept.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from typing import Any
 
 from llm_extract.errors import InputError
 from llm_extract.ingest.formats import Converted, PageSpan, package_version
-from llm_extract.ingest.formats.text import clean, ends_sentence, joiner, starts_item
+from llm_extract.ingest.formats.text import CLOSERS, clean, ends_sentence, starts_item
 
 PAGE_NUMBER = re.compile(
     r"[-—–－~·•\s]*(?:第\s*#+\s*页(?:\s*[,，/／]?\s*共\s*#+\s*页)?|#+(?:\s*[/／]\s*#+)?|page\s*#+(?:\s*of\s*#+)?)[-—–－~·•\s]*",
@@ -40,6 +49,10 @@ MAX_INFLATED = 128 * 1024 * 1024
 STREAM = re.compile(rb"stream\r?\n")
 IMAGE = re.compile(rb"/Subtype\s*/Image")
 FLATE = re.compile(rb"/(?:FlateDecode|Fl)\b")
+# Marks that may not start a line (a typesetter carries the character before them down too).
+NO_LINE_START = CLOSERS + "，。、；：？！,.;:?!%‰℃"
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
 
 
 @dataclass
@@ -50,6 +63,15 @@ class Line:
     top: float
     bottom: float
     page: int  # 1-based
+    em: float = 0.0  # the advance of one Chinese character in this line's font size; 0 if none
+    lead: float = 0.0  # width of the line's first word: what a short line before it had no room for
+
+
+@dataclass(frozen=True)
+class _Char:
+    ch: str
+    box: tuple[float, float, float, float]  # left, bottom, right, top
+    generated: bool  # PDFium made it up (a space for a gap between glyphs)
 
 
 @lru_cache(maxsize=1)  # asked once per file on a re-run; the answer is fixed for the process
@@ -130,7 +152,9 @@ def _inflated(data: bytes, start: int, budget: int) -> int:
 
 def page_lines(pdf: Any, index: int) -> list[Line]:
     """The page's lines as PDFium breaks them, each with its box (font boxes, so every line of a
-    size has the same height)."""
+    size has the same height), its em and the width of its first word."""
+    import pypdfium2.raw as pdfium_c
+
     page = pdf[index]
     textpage = page.get_textpage()
     try:
@@ -138,30 +162,106 @@ def page_lines(pdf: Any, index: int) -> list[Line]:
         text = textpage.get_text_range(0, count) if count else ""
         direct = len(text) == count  # one Python character per PDFium character
         lines: list[Line] = []
-        start = 0
         for raw in re.finditer(r"[^\r\n]+", text):
-            piece = clean(raw.group())
-            if not piece.strip():
+            if not direct:
+                piece = clean(raw.group()).strip()
+                if piece:
+                    lines.append(Line(piece, 0.0, 0.0, 0.0, 0.0, index + 1))
                 continue
-            boxes = []
-            if direct:
-                for i in range(raw.start(), raw.end()):
-                    if not text[i].isspace():
-                        boxes.append(textpage.get_charbox(i, loose=True))
-            if boxes:
-                left = min(b[0] for b in boxes)
-                right = max(b[2] for b in boxes)
-                bottom = min(b[1] for b in boxes)
-                top = max(b[3] for b in boxes)
-            else:
-                left = right = bottom = top = 0.0
-            lines.append(Line(piece.strip(), left, right, top, bottom, index + 1))
-            start = raw.end()
-        del start
+            chars = [_Char(text[i], tuple(textpage.get_charbox(i, loose=True)),
+                           bool(pdfium_c.FPDFText_IsGenerated(textpage.raw, i)))
+                     for i in range(raw.start(), raw.end())]
+            line = _line(chars, index + 1)
+            if line is not None:
+                lines.append(line)
         return lines
     finally:
         textpage.close()
         page.close()
+
+
+def _line(chars: list[_Char], page: int) -> Line | None:
+    """One line from its characters, left to right: generated spaces dropped where they are no
+    word space."""
+    chars = _left_to_right(chars)
+    ems = sorted(c.box[2] - c.box[0] for c in chars if _CJK.match(c.ch))
+    em = ems[len(ems) // 2] if ems else 0.0
+    # The inked characters before and after each position, found in one pass each way.
+    before: list[_Char | None] = []
+    last: _Char | None = None
+    for c in chars:
+        before.append(last)
+        last = c if not c.ch.isspace() else last
+    after: list[_Char | None] = [None] * len(chars)
+    following: _Char | None = None
+    for i in range(len(chars) - 1, -1, -1):
+        after[i] = following
+        following = chars[i] if not chars[i].ch.isspace() else following
+    kept = [c for i, c in enumerate(chars)
+            if not (c.generated and c.ch.isspace() and not _word_space(before[i], after[i], em))]
+    text = clean("".join(c.ch for c in kept))
+    if not text.strip() or len(text) != len(kept):
+        return _plain(text, chars, page, em) if text.strip() else None
+    first = len(text) - len(text.lstrip())
+    last = len(text.rstrip())
+    body = kept[first:last]
+    inked = [c for c in body if not c.ch.isspace()]
+    left = min(c.box[0] for c in inked)
+    right = max(c.box[2] for c in inked)
+    bottom = min(c.box[1] for c in inked)
+    top = max(c.box[3] for c in inked)
+    return Line(text.strip(), left, right, top, bottom, page, em, _lead(body, left))
+
+
+def _left_to_right(chars: list[_Char]) -> list[_Char]:
+    """The characters of a horizontal line in the order they stand on it. A PDF may draw a line
+    in pieces out of order (LibreOffice draws a line's quotation marks, set in another font,
+    after its Chinese text); PDFium reads the content stream's order. A line whose characters do
+    not all share one band of height (text rotated on the page) keeps PDFium's order."""
+    inked = [c for c in chars if not c.ch.isspace()]
+    if len(inked) < 2:
+        return chars
+    low = max(c.box[1] for c in inked)
+    high = min(c.box[3] for c in inked)
+    if low >= high:
+        return chars  # no common band: not a horizontal line
+    return sorted(chars, key=lambda c: c.box[0])  # stable: ties keep PDFium's order
+
+
+def _plain(text: str, chars: list[_Char], page: int, em: float) -> Line:
+    """A line whose cleaned text no longer lines up with its characters: its box, no first word."""
+    inked = [c for c in chars if not c.ch.isspace()] or chars
+    return Line(text.strip(), min(c.box[0] for c in inked), max(c.box[2] for c in inked),
+                max(c.box[3] for c in inked), min(c.box[1] for c in inked), page, em)
+
+
+def _word_space(before: _Char | None, after: _Char | None, em: float) -> bool:
+    """Is a space PDFium generated between these characters a real separation? Between two
+    Latin letters (English set with positioned words) or across a gap of at least a character
+    (columns); not a justified line's or an autospace's extra room beside Chinese, and never
+    inside a number."""
+    if before is None or after is None:
+        return False  # at the line's ends: stripped anyway
+    if _LATIN.match(before.ch) and _LATIN.match(after.ch):
+        return True
+    height = min(before.box[3] - before.box[1], after.box[3] - after.box[1])
+    return after.box[0] - before.box[2] >= (em or height)
+
+
+def _lead(chars: list[_Char], left: float) -> float:
+    """The width of the line's first word, as a typesetter would have moved it down whole: a run
+    of Latin text (letters, digits and their marks: 92.42%, 1-2, 2,306) with the character after
+    it (a number keeps its unit), or one Chinese character; with the marks before and after it
+    that may not start a line (”312名，)."""
+    i = 0
+    while i < len(chars) and chars[i].ch in NO_LINE_START:
+        i += 1
+    while i < len(chars) and chars[i].ch.isascii() and not chars[i].ch.isspace():
+        i += 1
+    i = min(i + 1, len(chars))  # the character after the run, or the one character
+    while i < len(chars) and chars[i].ch in NO_LINE_START:
+        i += 1
+    return max(chars[i - 1].box[2] - left, 0.0) if i else 0.0
 
 
 def _key(text: str) -> str:
@@ -213,8 +313,8 @@ def join_lines(lines: list[Line]) -> tuple[str, tuple[PageSpan, ...]]:
     previous: Line | None = None
     for line in lines:
         if previous is not None:
-            sep = joiner(previous.text, line.text) if _continues(previous, line, em, left_margin, right_margin,
-                                                                  indents_paragraphs) else "\n"
+            sep = wrap_joiner(previous.text, line.text) if _continues(previous, line, em, left_margin, right_margin,
+                                                                       indents_paragraphs) else "\n"
             parts.append(sep)
             length += len(sep)
         span = page_ranges.setdefault(line.page, [length, length])
@@ -225,13 +325,25 @@ def join_lines(lines: list[Line]) -> tuple[str, tuple[PageSpan, ...]]:
     return "".join(parts), tuple((page, start, end) for page, (start, end) in sorted(page_ranges.items()))
 
 
+def wrap_joiner(before: str, after: str) -> str:
+    """What goes between a wrapped line and its continuation: nothing (Chinese has no spaces and
+    no hyphens, and a wrap inside 92.42% or 1-2次 is inside one number), one space only between
+    two Latin letters, where an English text wrapped at a space."""
+    a, b = before[-1:], after[:1]
+    return " " if _LATIN.match(a) and _LATIN.match(b) else ""
+
+
 def _continues(previous: Line, line: Line, em: float, left_margin: float, right_margin: float,
                indents_paragraphs: bool) -> bool:
     if starts_item(line.text):
         return False
-    if previous.right < right_margin - 1.5 * em:
-        return False  # the line before ended short: a title, a signature, a paragraph's last line
-    indented = line.left > left_margin + 0.8 * em
+    line_em = line.em or previous.em or em
+    # The line before ended short (a title, a signature, a paragraph's last line) when this
+    # line's first word would have fitted in the room it left; a line without geometry has one em.
+    room = right_margin - previous.right
+    if room > max(line.lead, line_em) + 0.5 * line_em:
+        return False
+    indented = line.left > left_margin + 0.8 * line_em
     if indents_paragraphs:
         return not indented
     return not indented and not ends_sentence(previous.text)
