@@ -194,7 +194,7 @@ def _can_read(db: Path) -> bool:
 def test_the_writer_holds_the_file_only_while_documents_come_fast(tmp_path, monkeypatch, report_texts):
     from llm_extract.evaluate.scorers import gold_as_extraction
     from llm_extract.evaluate.gold import load_gold_dir
-    from llm_extract.store.database.writer import Writer
+    from llm_extract.store.writer import Writer
 
     name = "000_bfd2e8a3485ea91a.txt"
     gold = load_gold_dir(Path(__file__).resolve().parents[1] / "gold")[name]

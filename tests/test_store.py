@@ -6,7 +6,7 @@ from llm_extract.errors import StoreError
 from llm_extract.evaluate.scorers import gold_as_extraction
 from llm_extract.evaluate.gold import load_gold_dir
 from llm_extract.store.database import Store
-from llm_extract.store.database.migrations import MIGRATIONS
+from llm_extract.store.migrations import MIGRATIONS
 from tests.support.paths import GOLD, REPORTS
 
 NAME = "000_bfd2e8a3485ea91a.txt"

@@ -18,7 +18,7 @@ from llm_extract.errors import ReviewError, StoreError
 from llm_extract.review import decisions, goldexport
 from llm_extract.review.decisions import DecisionIn, ItemKey
 from llm_extract.store.database import Store
-from llm_extract.store.database.migrations import MIGRATIONS
+from llm_extract.store.migrations import MIGRATIONS
 from llm_extract.store.tables import (
     choose_indicators,
     indicator_table,

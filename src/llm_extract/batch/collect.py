@@ -37,7 +37,7 @@ from llm_extract.run.extract import extract_document
 from llm_extract.schemas import Extraction, Usage
 from llm_extract.store.checkstore import refresh_series
 from llm_extract.store.database import Store
-from llm_extract.store.database.writer import Writer
+from llm_extract.store.writer import Writer
 from llm_extract.store.dbfile import run_lock
 from llm_extract.store.outpaths import check_output
 

@@ -23,7 +23,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from llm_extract.cli.output import shown
-from llm_extract.store.database.rows import csv_rows, json_rows
+from llm_extract.store.rows import csv_rows, json_rows
 from llm_extract.config import Settings, load_settings
 from llm_extract.errors import LlmExtractError, from_ctrl_c
 from llm_extract.ingest.fsnames import printable

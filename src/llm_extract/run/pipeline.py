@@ -30,7 +30,7 @@ from llm_extract.label.labellers import (
 from llm_extract.label.prompts import Prompts
 from llm_extract.schemas import Extraction, Usage
 from llm_extract.store.database import Store
-from llm_extract.store.database.writer import Writer
+from llm_extract.store.writer import Writer
 from llm_extract.model.throttle import Throttle, throttle_of
 
 if TYPE_CHECKING:  # the client (instructor, openai) is imported only by runs that use a model

@@ -31,7 +31,7 @@ from llm_extract.schemas import (
 from llm_extract.store import dbfile
 from llm_extract.store.checkstore import write_document_findings
 from llm_extract.store.readonly import reading_statement
-from llm_extract.store.database.migrations import MIGRATIONS
+from llm_extract.store.migrations import MIGRATIONS
 
 # Every table with a doc_id column: what replacing or forgetting a document deletes from.
 DOCUMENT_TABLES = ("metrics", "problems", "sections", "pages", "checks", "documents")

@@ -25,7 +25,7 @@ import duckdb
 from llm_extract.store import dbfile
 from llm_extract.errors import StoreError
 from llm_extract.label.indicator_ids import indicators as known_indicators
-from llm_extract.store.database.rows import json_rows
+from llm_extract.store.rows import json_rows
 from llm_extract.store.database import Store
 
 DOC_COLUMNS = ("doc_id", "path", "issuer", "issuer_level", "county", "township", "year")
