@@ -120,6 +120,34 @@ def _drop_forms(hits: list[_Hit], words: str, catalogue: Catalogue) -> list[_Hit
     return hits
 
 
+def _form_only(hits: list[_Hit], words: str, catalogue: Catalogue) -> bool:
+    """Every hit is a form cue of one area, and no word of that area's own matter occurs."""
+    owners = {h.owner for h in hits}
+    if len(owners) != 1:
+        return False
+    area = catalogue.area_by_id[next(iter(owners))]
+    return all(words[h.start:h.end] in area.form_cues for h in hits) and not any(w in words for w in area.law_words)
+
+
+def _subject_area(tiers: Sequence[str], form_area: str, catalogue: Catalogue) -> str | None:
+    """Another area's subject in the first outer tier that names a subject, when that tier does not
+    name the form's own matter (the law, for 普法)."""
+    table = _area_table(catalogue)
+    for words in tiers:
+        hits = _hits(words, table)
+        if not hits:
+            continue
+        kept = _drop_forms(hits, words, catalogue)
+        if _form_only(kept, words, catalogue):
+            continue
+        owners = {h.owner for h in kept}
+        if form_area in owners:
+            return None
+        chosen, _ = _decide(kept, catalogue, "last")
+        return chosen
+    return None
+
+
 def _decide(hits: list[_Hit], catalogue: Catalogue, head: str) -> tuple[str, set[str]]:
     owners = _apply_precedence({h.owner for h in hits}, catalogue)
     ranked = [h for h in hits if h.owner in owners]
@@ -137,10 +165,16 @@ def area_of(tiers: Sequence[str], catalogue: Catalogue | None = None, head: str 
     `audience_in` are the words that may say whom the work is for (see `audience`)."""
     catalogue = catalogue or load()
     table = _area_table(catalogue)
-    for words in tiers:
+    tiers = list(tiers)
+    for k, words in enumerate(tiers):
         hits = _hits(words, table)
         if hits and table is _area_table(catalogue):
             hits = _drop_forms(hits, words, catalogue)
+        if hits and _form_only(hits, words, catalogue):
+            # Only how the work was done (发放宣传册): what it was about is said further out.
+            subject = _subject_area(tiers[k + 1:], hits[0].owner, catalogue)
+            if subject is not None:
+                return Decision(subject, True, (subject,))  # the framework's boundary rule
         if hits:
             chosen, owners = _decide(hits, catalogue, head)
             for_whom = audience(audience_in or words, catalogue)
