@@ -179,3 +179,54 @@ def test_proposals_carry_codes_assignment_with_the_heading_context():
     by_quote = {item.quote: item.assignment for item in items}
     assert by_quote["全年调解矛盾纠纷25件"].indicator.value == "disputes.mediated"
     assert by_quote["开展普法活动30场"].indicator.reason == "target"
+
+
+# --- error classes: sentences composed for these tests ----------------------------------------------
+def _area(name: str, context: str = "", unit: str = "次", before: str = "") -> tuple[str, str | None]:
+    got = assign_metric(name, context or name, unit, before=before)
+    return got.area.value, got.indicator.value
+
+
+@pytest.mark.parametrize(("name", "area"), [
+    ("组织消防安全培训", "emergency"),          # training on another area's work goes with that work
+    ("开展依法行政专题培训", "study"),          # training on the law stays study
+    ("开展政务公开工作督查", "oversight"),      # oversight of disclosure is oversight, not leadership
+    ("开展法治建设督察", "leadership"),
+    ("建成人民调解工作室", "disputes"),         # a venue named for another area's work
+    ("建成公共法律服务工作站", "legal_services"),
+    ("组织开展治安巡查检查", "emergency"),      # a check's subject decides, not the word 检查
+    ("开展特种设备安全检查", "enforcement"),    # a regulated field's safety checks are enforcement
+    ("评选星级文明户", "other"),                # village self-governance is not oversight
+    ("组织开展法律进机关活动", "publicity"),    # 机关 in 进机关 is where 普法 went, not the audience
+])
+def test_form_words_give_way_to_the_subject(name: str, area: str) -> None:
+    assert _area(name)[0] == area
+
+
+def test_a_hand_out_goes_with_the_campaign_it_belongs_to() -> None:
+    assert _area("发放折页", unit="份", before="开展防汛知识宣传 12 次，") == ("emergency", None)
+    assert _area("发放折页", unit="份", before="开展宪法宣传 12 次，") == ("publicity", "publicity.materials")
+
+
+def test_a_later_item_of_a_list_takes_the_lists_subject() -> None:
+    assert _area("办结人数", "办结 20 人", unit="人", before="全年受理法律援助申请 25 人，")[0] == "legal_services"
+
+
+@pytest.mark.parametrize(("name", "unit", "indicator"), [
+    ("排查矛盾纠纷", "件", "disputes.screened"),
+    ("排查矛盾纠纷", "次", None),                     # screenings held, not disputes screened
+    ("提供法律咨询", "场", None),                     # sessions held, not consultations answered
+    ("召开信访工作联席会议", "次", None),             # a meeting about petitions is not a petition
+    ("开展普法进校园", "次", None),                   # one venue of 普法
+    ("新增普法标语", "条", None),                     # slogans are not events
+    ("开展执法", "起", None),                         # 起 counts cases, not inspections
+    ("建成调解中心", "处", None),
+    ("发送普法短信消息", "条", "publicity.posts"),
+])
+def test_an_indicator_counts_its_own_thing(name: str, unit: str, indicator: str | None) -> None:
+    assert _area(name, unit=unit)[1] == indicator
+
+
+def test_the_study_of_one_named_law_is_not_the_bodys_count() -> None:
+    got = assign_metric("党委会传达学习", "党委会传达学习2次《中华人民共和国某某法》", "次", lead="党委会传达学习")
+    assert got.area.value == "study" and got.indicator.value is None and got.indicator.reason == "one title"

@@ -98,7 +98,24 @@ def metric_assignment(text: str, c: Candidate, name: str, context: str, spans: l
             plans = heading_category(section.title) == "plans"
         section = spans[section.parent] if section.parent is not None and section.parent < len(spans) else None
     return assign_metric(name, context, c.quantity.unit, lead=text[c.quote_start:c.quantity.start],
-                         headings=headings, year=year, plans=plans)
+                         headings=headings, year=year, plans=plans, before=sentence_before(text, c.quote_start))
+
+
+SENTENCE_ENDS = "。；;！？!?"
+
+
+def sentence_before(text: str, start: int, sentences: int = 2) -> str:
+    """The words before `start` in its sentence and the sentence before it, within its paragraph:
+    where a list's later items leave what they count to the first item, or a rate to its count."""
+    begin = start
+    for _ in range(sentences):
+        k = begin - 1
+        while k >= 0 and text[k] not in SENTENCE_ENDS and text[k] != "\n":
+            k -= 1
+        begin = k + 1 if k < 0 or text[k] == "\n" else k
+        if k < 0 or text[k] == "\n":
+            break
+    return text[begin:start].lstrip("".join(SENTENCE_ENDS))
 
 
 def item_context(text: str, shown: list[Candidate], k: int) -> str:

@@ -66,6 +66,11 @@ class Indicator:
     label: str
     definition: str
     cues: tuple[str, ...]
+    # The units that count this indicator's thing (empty: any unit of its kind): 排查纠纷 700 次
+    # counts screenings held, not disputes (起, 件); 咨询服务 7 场 counts sessions, not consultations.
+    units: tuple[str, ...] = ()
+    # Whether a meeting (会议, 联席会) can be what it counts: a meeting on petitions is not a petition.
+    counts_meetings: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ class WholeBody:
     sub_unit_suffixes: tuple[str, ...]
     scope_prefixes: tuple[str, ...]
     generic_units: tuple[str, ...]
+    part_words: tuple[str, ...]
+    meeting_words: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,13 @@ def _strings(row: dict[str, object], key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise CatalogueError(f"{where}: {key} must be a list of non-empty strings")
     return tuple(value)
+
+
+def _flag(row: dict[str, object], key: str, where: str) -> bool:
+    value = row.get(key, False)
+    if not isinstance(value, bool):
+        raise CatalogueError(f"{where}: {key} must be true or false")
+    return value
 
 
 def _text(row: dict[str, object], key: str, where: str) -> str:
@@ -158,7 +172,9 @@ def parse(areas_data: dict[str, object], indicators_data: dict[str, object]) -> 
             raise CatalogueError(f"{where}: kind must be one of {', '.join(KINDS)}")
         indicators.append(Indicator(id=_text(row, "id", where), area=_area(row.get("area"), where),
                                     kind=cast(Kind, kind), label=_text(row, "label", where),
-                                    definition=_text(row, "definition", where), cues=_strings(row, "cues", where)))
+                                    definition=_text(row, "definition", where), cues=_strings(row, "cues", where),
+                                    units=_strings(row, "units", where),
+                                    counts_meetings=_flag(row, "counts_meetings", where)))
     ids = [i.id for i in indicators]
     if len(set(ids)) != len(ids):
         raise CatalogueError("indicators.toml: indicator ids must be unique")

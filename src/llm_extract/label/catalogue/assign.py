@@ -31,6 +31,10 @@ NOT_A_NAME_START = (*PREPOSITIONS, *LIGHT_VERBS, "深入", "走进", "走访", "
                     "为", "向", "帮助", "指导", "协助", "联合", "下沉", "覆盖", "涉及", "包括", "深化", "推动")
 _YEAR = re.compile(r"(?<![0-9０-９])((?:19|20)[0-9]{2})\s*年")
 _CLAUSE_START = re.compile(r"^[\s，,、；;：:]*(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|其中)?[\s，,、：:]*")
+# The thing counted is one named title (学习《某法》3次, 学习“某手册”20次): one law or book studied
+# or used, not the body's count of the work.
+_TITLE_BEFORE = re.compile(r"[》”」』]\s*$")
+_TITLE_AFTER = re.compile(r"[0-9０-９]\s*[余多]?\s*[\u4e00-\u9fff]{1,2}\s*[《“「『]")
 RATE_KIND_UNITS = ("%", "％", "个百分点", "成")
 
 
@@ -116,6 +120,34 @@ def _drop_forms(hits: list[_Hit], words: str, catalogue: Catalogue) -> list[_Hit
     return hits
 
 
+def _form_only(hits: list[_Hit], words: str, catalogue: Catalogue) -> bool:
+    """Every hit is a form cue of one area, and no word of that area's own matter occurs."""
+    owners = {h.owner for h in hits}
+    if len(owners) != 1:
+        return False
+    area = catalogue.area_by_id[next(iter(owners))]
+    return all(words[h.start:h.end] in area.form_cues for h in hits) and not any(w in words for w in area.law_words)
+
+
+def _subject_area(tiers: Sequence[str], form_area: str, catalogue: Catalogue) -> str | None:
+    """Another area's subject in the first outer tier that names a subject, when that tier does not
+    name the form's own matter (the law, for 普法)."""
+    table = _area_table(catalogue)
+    for words in tiers:
+        hits = _hits(words, table)
+        if not hits:
+            continue
+        kept = _drop_forms(hits, words, catalogue)
+        if _form_only(kept, words, catalogue):
+            continue
+        owners = {h.owner for h in kept}
+        if form_area in owners:
+            return None
+        chosen, _ = _decide(kept, catalogue, "last")
+        return chosen
+    return None
+
+
 def _decide(hits: list[_Hit], catalogue: Catalogue, head: str) -> tuple[str, set[str]]:
     owners = _apply_precedence({h.owner for h in hits}, catalogue)
     ranked = [h for h in hits if h.owner in owners]
@@ -133,10 +165,16 @@ def area_of(tiers: Sequence[str], catalogue: Catalogue | None = None, head: str 
     `audience_in` are the words that may say whom the work is for (see `audience`)."""
     catalogue = catalogue or load()
     table = _area_table(catalogue)
-    for words in tiers:
+    tiers = list(tiers)
+    for k, words in enumerate(tiers):
         hits = _hits(words, table)
         if hits and table is _area_table(catalogue):
             hits = _drop_forms(hits, words, catalogue)
+        if hits and _form_only(hits, words, catalogue):
+            # Only how the work was done (发放宣传册): what it was about is said further out.
+            subject = _subject_area(tiers[k + 1:], hits[0].owner, catalogue)
+            if subject is not None:
+                return Decision(subject, True, (subject,))  # the framework's boundary rule
         if hits:
             chosen, owners = _decide(hits, catalogue, head)
             for_whom = audience(audience_in or words, catalogue)
@@ -149,8 +187,15 @@ def area_of(tiers: Sequence[str], catalogue: Catalogue | None = None, head: str 
 
 
 def audience(words: str, catalogue: Catalogue | None = None) -> str | None:
-    """The one area whose audience words occur (干部 → study, 群众 → publicity), or None."""
-    found = {a.area for a in (catalogue or load()).audiences if any(w in words for w in a.words)}
+    """The one area whose audience words occur (干部 → study, 群众 → publicity), or None. An
+    audience word inside a longer cue of an area is that cue's, not whom the work is for (机关 in
+    法律进机关 is where 普法 went; 领导 in 领导小组 is a body)."""
+    catalogue = catalogue or load()
+    words_all = {w for a in catalogue.audiences for w in a.words}
+    for cue, _ in _area_table(catalogue):
+        if cue not in words_all and any(w in cue for w in words_all):
+            words = words.replace(cue, "\u3000")
+    found = {a.area for a in catalogue.audiences if any(w in words for w in a.words)}
     return found.pop() if len(found) == 1 else None
 
 
@@ -174,6 +219,10 @@ def not_whole_body(context: str, lead: str, year: int | None = None, plans: bool
         return "change"
     if sub_unit_subject(context, catalogue):
         return "sub-unit"
+    if any(w in context for w in rules.part_words):
+        return "part"
+    if _TITLE_BEFORE.search(lead) or _TITLE_AFTER.search(context):
+        return "one title"
     return None
 
 
@@ -206,18 +255,28 @@ def _indicator_table(catalogue: Catalogue, kind: Kind, areas: tuple[str, ...]) -
 
 
 def indicator_of(tiers: Iterable[str], kind: Kind, areas: Sequence[str],
-                 catalogue: Catalogue | None = None) -> Decision:
-    """The indicator of `kind` in one of `areas` that the first tier with any cue points to."""
+                 catalogue: Catalogue | None = None, unit: str | None = None) -> Decision:
+    """The indicator of `kind` in one of `areas` that the first tier with any cue points to; an
+    indicator whose units do not include `unit`, or that does not count meetings when the words
+    name one, is not a candidate."""
     catalogue = catalogue or load()
     table = _indicator_table(catalogue, kind, tuple(areas))
     for words in tiers:
-        hits = _hits(words, table)
+        meeting = any(w in words for w in catalogue.whole_body.meeting_words)
+        hits = [h for h in _hits(words, table)
+                if _counts(catalogue.indicator_by_id[h.owner], unit, meeting)]
         if hits:
             chosen, owners = _decide(hits, catalogue, "last")
             if len(owners) == 1:
                 return Decision(chosen, True, (chosen,))
             return Decision(chosen, False, (chosen, *sorted(owners - {chosen})))
     return Decision(None, True)
+
+
+def _counts(indicator: Indicator, unit: str | None, meeting: bool) -> bool:
+    if unit is not None and indicator.units and unit not in indicator.units:
+        return False
+    return indicator.counts_meetings or not meeting
 
 
 @dataclass(frozen=True)
@@ -229,16 +288,19 @@ class MetricAssignment:
 
 def assign_metric(name: str, context: str, unit: str, lead: str = "", headings: Sequence[str] = (),
                   year: int | None = None, plans: bool = False,
-                  catalogue: Catalogue | None = None) -> MetricAssignment:
-    """Area and indicator of one metric from its name (what is counted), its clause, its unit
-    and the headings it stands under (innermost first)."""
+                  catalogue: Catalogue | None = None, before: str = "") -> MetricAssignment:
+    """Area and indicator of one metric from its name (what is counted), its clause, its unit,
+    the words of its sentence before the clause (`before`: a list's later items leave their
+    subject to the first, 接收社区矫正对象 58 人，解除 55 人) and the headings it stands under
+    (innermost first)."""
     catalogue = catalogue or load()
     kind = value_kind(unit)
-    area = area_of((name, context, *headings), catalogue, audience_in=context)
+    area = area_of((name, context, before, *headings), catalogue, audience_in=context)
     reason = not_whole_body(context, lead, year, plans, catalogue)
     if reason is not None:
         return MetricAssignment(area, Decision(None, True, (), reason), kind)
-    indicator = indicator_of((name, context), kind, area.shortlist if not area.settled else (area.value,), catalogue)
+    indicator = indicator_of((name, context), kind, area.shortlist if not area.settled else (area.value,), catalogue,
+                             unit)
     if not area.settled and indicator.settled and indicator.value is not None:
         # One indicator of one of the candidate areas: the more specific evidence settles both.
         owner = catalogue.indicator_by_id[indicator.value].area
