@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import InputError
 from . import Converted, our_version, package_version
+from .docxparts import append_parts
 from .numbering import Numbering, W
 from .text import TextBuilder, clean, joiner
 
@@ -77,7 +78,10 @@ def convert(data: bytes, source_format: str = "docx") -> Converted:
         numbering_xml = part.numbering_part.element
     except (NotImplementedError, KeyError):
         numbering_xml = None
-    text, generated = body_text(document.element.body, Numbering(numbering_xml, document.styles.element))
+    numbering = Numbering(numbering_xml, document.styles.element)
+    text, generated = body_text(document.element.body, numbering)
+    # Headers, footers and notes that carry report text, after the body (docxparts.py).
+    text, generated = append_parts(text, generated, part, document.element.body, numbering)
     return Converted(text=text, source_format=source_format, converter=converter_name(), generated=generated)
 
 

@@ -25,6 +25,8 @@ from typing import Any
 
 from ..errors import InputError
 from . import Converted, PageSpan, package_version
+from . import ocr
+from .pdftables import tables_name, with_tables
 from .text import clean, ends_sentence, joiner, starts_item
 
 PAGE_NUMBER = re.compile(
@@ -41,13 +43,14 @@ class Line:
     top: float
     bottom: float
     page: int  # 1-based
+    table_row: bool = False  # a table's row (pdftables.py): cells tab-separated, never joined
 
 
 @lru_cache(maxsize=1)  # asked once per file on a re-run; the answer is fixed for the process
 def converter_name() -> str:
     import pypdfium2 as pdfium
 
-    return f"pypdfium2 {package_version('pypdfium2')} (pdfium {pdfium.version.PDFIUM_INFO.build})"
+    return f"pypdfium2 {package_version('pypdfium2')} (pdfium {pdfium.version.PDFIUM_INFO.build}) + {tables_name()}"
 
 
 def convert(data: bytes, source_format: str = "pdf") -> Converted:
@@ -69,15 +72,23 @@ def convert(data: bytes, source_format: str = "pdf") -> Converted:
         if len(pdf) == 0:
             raise InputError("empty PDF (no pages)")
         pages = [page_lines(pdf, i) for i in range(len(pdf))]
+        converter = converter_name()
         if not any(line.text.strip() for lines in pages for line in lines):
-            if any(len(list(pdf[i].get_objects())) for i in range(len(pdf))):
-                raise InputError("no text layer (a scanned PDF?); OCR is not enabled")
-            raise InputError(f"empty PDF ({len(pdf)} blank page{'s' if len(pdf) > 1 else ''})")
+            if not any(len(list(pdf[i].get_objects())) for i in range(len(pdf))):
+                raise InputError(f"empty PDF ({len(pdf)} blank page{'s' if len(pdf) > 1 else ''})")
+            # --- OCR hook (ocr.py): no page has a text layer, so the page images are read.
+            # A PDF with text on any page is never OCR'd. Without the extra: one line naming it.
+            pages, converter = ocr.recognise(pdf), ocr.converter_name()
+            if not any(line.text.strip() for lines in pages for line in lines):
+                raise InputError("no text layer, and OCR found no text on its pages")
+        else:
+            # --- tables hook (pdftables.py): a table's PDFium lines become one line per row.
+            pages = with_tables(data, pdf, pages)
     finally:
         pdf.close()
     body = remove_page_furniture(pages)
     text, spans = join_lines(body)
-    return Converted(text=text, source_format=source_format, converter=converter_name(), pages=spans)
+    return Converted(text=text, source_format=source_format, converter=converter, pages=spans)
 
 
 def page_lines(pdf: Any, index: int) -> list[Line]:
@@ -179,6 +190,8 @@ def join_lines(lines: list[Line]) -> tuple[str, tuple[PageSpan, ...]]:
 
 def _continues(previous: Line, line: Line, em: float, left_margin: float, right_margin: float,
                indents_paragraphs: bool) -> bool:
+    if previous.table_row or line.table_row:  # tables hook: a row is a line of its own
+        return False
     if starts_item(line.text):
         return False
     if previous.right < right_margin - 1.5 * em:
