@@ -146,3 +146,27 @@ def reading_order(boxes: Sequence[Box]) -> list[tuple[str, Box]]:
         out.append((text, Box(text, min(b.left for b in line), max(b.right for b in line),
                               min(b.top for b in line), max(b.bottom for b in line))))
     return out
+
+
+def expected_converter(data: bytes, text_converter: str) -> str | None:
+    """What `pdf.convert` will name for these bytes, without converting them: the text path's
+    name, or OCR's when no page has any text (None when PDFium cannot open the file)."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError:
+        return None
+    try:
+        for index in range(len(pdf)):
+            page = pdf[index]
+            textpage = page.get_textpage()
+            try:
+                if textpage.count_chars() and textpage.get_text_range().strip():
+                    return text_converter
+            finally:
+                textpage.close()
+                page.close()
+    finally:
+        pdf.close()
+    return converter_name()

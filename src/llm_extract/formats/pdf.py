@@ -53,6 +53,11 @@ def converter_name() -> str:
     return f"pypdfium2 {package_version('pypdfium2')} (pdfium {pdfium.version.PDFIUM_INFO.build}) + {tables_name()}"
 
 
+def expected_converter(data: bytes) -> str | None:
+    """The name `convert` gives these bytes: OCR's for a PDF without a text layer (ocr.py)."""
+    return ocr.expected_converter(data, converter_name())
+
+
 def convert(data: bytes, source_format: str = "pdf") -> Converted:
     import pypdfium2 as pdfium
 
