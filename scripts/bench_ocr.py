@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llm_extract.documents import Document  # noqa: E402
-from llm_extract.extract import extract_document  # noqa: E402
-from llm_extract.formats import convert  # noqa: E402
-from llm_extract.labellers import RulesLabeller  # noqa: E402
-from tests import formatfixtures as ff  # noqa: E402
-from tests import scanfixtures as sf  # noqa: E402
+from llm_extract.documents import Document
+from llm_extract.extract import extract_document
+from llm_extract.formats import convert
+from llm_extract.labellers import RulesLabeller
+from tests import formatfixtures as ff
+from tests import scanfixtures as sf
 
 
 def first_pages(pdf: bytes, pages: int) -> bytes:

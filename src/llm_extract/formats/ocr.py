@@ -71,9 +71,9 @@ def recognise(pdf: Any) -> list[list[Any]]:
 
 
 def page_lines(engine: Any, pdf: Any, index: int) -> list[Any]:
-    from .pdf import Line  # pdf.py imports this module: its Line is there by the time this runs
-
     import numpy as np
+
+    from .pdf import Line  # pdf.py imports this module: its Line is there by the time this runs
 
     page = pdf[index]
     try:

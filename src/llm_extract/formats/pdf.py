@@ -24,8 +24,7 @@ from itertools import pairwise
 from typing import Any
 
 from ..errors import InputError
-from . import Converted, PageSpan, package_version
-from . import ocr
+from . import Converted, PageSpan, ocr, package_version
 from .pdftables import tables_name, with_tables
 from .text import clean, ends_sentence, joiner, starts_item
 

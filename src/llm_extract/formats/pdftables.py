@@ -82,13 +82,19 @@ def find_tables(data: bytes, page_indexes: Sequence[int]) -> dict[int, list[Tabl
 
 
 def page_tables(page: Any) -> list[Table]:
-    top_edge = float(page.mediabox[3])  # pdfplumber measures from the page's top, PDF from its bottom
+    # pdfplumber measures `top` down from the page's height, PDFium's boxes up from y = 0 of
+    # user space (whatever the MediaBox origin): y = height - top.
+    top_edge = float(page.height)
     tables = [t for t in (_table(found, top_edge) for found in page.find_tables(RULED)) if t is not None]
     for region in aligned_regions(page):
         if any(_overlaps(region, other) for other in tables):
             continue  # the words of a ruled table also align
-        x0, top, x1, bottom = region.left, top_edge - region.top, region.right, top_edge - region.bottom
-        for found in page.crop((x0 - 1, top - 1, x1 + 1, bottom + 1)).find_tables(ALIGNED):
+        px0, ptop, px1, pbottom = (float(v) for v in page.bbox)
+        box = (max(px0, region.left - 1), max(ptop, top_edge - region.top - 1),
+               min(px1, region.right + 1), min(pbottom, top_edge - region.bottom + 1))
+        if box[0] >= box[2] or box[1] >= box[3]:
+            continue
+        for found in page.crop(box).find_tables(ALIGNED):
             table = _table(found, top_edge)
             if table is not None and _looks_aligned(table):
                 tables.append(table)
@@ -107,7 +113,7 @@ def aligned_regions(page: Any) -> list[Table]:
             lines[-1].append(word)
         else:
             lines.append([word])
-    top_edge = float(page.mediabox[3])
+    top_edge = float(page.height)
     regions: list[Table] = []
     run: list[list[dict[str, Any]]] = []
     for line in [*lines, []]:
