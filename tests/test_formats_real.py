@@ -97,6 +97,26 @@ def test_ruled_table_on_a_page_whose_mediabox_does_not_start_at_zero(tmp_path):
     assert load(path).text == ruled().text
 
 
+def test_a_table_on_page_two_keeps_its_page(tmp_path):
+    import io
+
+    import pypdfium2 as pdfium
+
+    first = pdfium.PdfDocument(ff.pdf_bytes(load(sorted(REPORTS.glob("*.txt"))[1]).text))
+    merged = pdfium.PdfDocument.new()
+    merged.import_pages(first, [0])
+    merged.import_pages(pdfium.PdfDocument(FIXTURES / "table_ruled.pdf"))
+    out = io.BytesIO()
+    merged.save(out)
+    path = tmp_path / "two.pdf"
+    path.write_bytes(out.getvalue())
+    doc = load(path)
+    (p1, s1, e1), (p2, s2, e2) = doc.pages
+    assert (p1, s1, p2, e2) == (1, 0, 2, len(doc.text)) and e1 <= s2
+    rows = doc.text.index(RULED_ROWS[0]), doc.text.index(RULED_ROWS[-1]) + len(RULED_ROWS[-1])
+    assert s2 <= rows[0] and rows[1] <= e2
+
+
 def test_ruled_table_counts_are_metrics_quoting_their_row():
     result = run(ruled())
     metric_in(result, 14, "件", "行政复议案件")

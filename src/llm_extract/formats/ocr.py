@@ -40,11 +40,10 @@ class Box:
 
 
 def available() -> bool:
-    try:
-        import rapidocr_onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Is the extra installed? (Whether it loads is found out on first use, and said then.)"""
+    from importlib.util import find_spec
+
+    return find_spec("rapidocr_onnxruntime") is not None
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +59,10 @@ def _engine() -> Any:
     try:
         from rapidocr_onnxruntime import RapidOCR
     except ImportError as exc:
-        raise InputError(f"no text layer (a scanned PDF?); OCR needs the extra: {EXTRA_HINT}") from exc
+        if exc.name in (None, "rapidocr_onnxruntime"):
+            raise InputError(f"no text layer (a scanned PDF?); OCR needs the extra: {EXTRA_HINT}") from exc
+        # Installed, but a library under it does not load (OpenCV wants the system's libGL).
+        raise InputError(f"no text layer (a scanned PDF?); OCR is installed but does not load: {exc}") from exc
     return RapidOCR()
 
 
