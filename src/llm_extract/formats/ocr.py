@@ -94,17 +94,15 @@ def page_lines(engine: Any, pdf: Any, index: int) -> list[Any]:
             for text, b in reading_order(boxes)]
 
 
-_HALF = {",": "，", ";": "；", ":": "：", "!": "！", "?": "？"}
-_HALF_BY_CJK = re.compile(r"(?<=[\u4e00-\u9fff）”])[,;:!?]|[,;:!?](?=[\u4e00-\u9fff（“])")
 # An edge line of dashes around a page number; the recogniser reads a dash as 一 at times.
 _DASHED_NUMBER = re.compile(r"[-—–－一~]+\s*[0-9]+\s*[-—–－一~]+")
 
 
 def tidy(text: str) -> str:
-    """What the recogniser gets wrong by class, not by word: the width of punctuation beside a
-    Chinese character (a Chinese text's comma is full-width; the recogniser often returns ",")
-    and a page number's dashes read as 一 ("—2一")."""
-    text = _HALF_BY_CJK.sub(lambda m: _HALF[m.group()], text.strip())
+    """What the recogniser gets wrong by class, not by word: a page number's dashes read as 一
+    ("—2一"), so page furniture is still found. The width of punctuation is left as read: some
+    reports do use "," in Chinese text, and the recogniser tells the widths apart mostly."""
+    text = text.strip()
     if _DASHED_NUMBER.fullmatch(text):
         text = text.replace("一", "—")
     return text
