@@ -361,7 +361,7 @@ def _bad_files() -> dict[str, tuple[bytes, str]]:
         "noise.docx": (bytes(range(256)) * 8, "not a .docx"),
         "truncated.pdf": (good_pdf[: len(good_pdf) // 3], "corrupt PDF"),
         "empty.pdf": (_empty_pdf(), "empty PDF (no pages)"),
-        "scanned.pdf": (_scanned_pdf(), "no text layer (a scanned PDF?); OCR is not enabled"),
+        "scanned.pdf": (_scanned_pdf(), "no text layer"),  # OCR'd when the extra is installed: no text on it
         "blank.pdf": (_scanned_pdf(blank=True), "empty PDF (1 blank page)"),
         "locked.pdf": (_encrypted_pdf(), "password-protected PDF"),
         "noise.pdf": (bytes(range(256)) * 8, "not a PDF"),

@@ -155,6 +155,9 @@ def clause_start(text: str, num_start: int, floor: int = 0) -> int:
     quantity, an enumerator such as 一是, and at most MAX_LEAD characters back."""
     start = num_start
     limit = max(floor, num_start - MAX_LEAD)
+    row = table_row_start(text, num_start, limit)
+    if row is not None:
+        return row
     while start > limit and text[start - 1] not in CLAUSE_DELIMITERS:
         start -= 1
     while start < num_start and text[start].isspace():
@@ -162,6 +165,25 @@ def clause_start(text: str, num_start: int, floor: int = 0) -> int:
     match = ENUMERATOR.match(text, start, num_start)
     if match and match.end() < num_start:
         start = match.end()
+    return start
+
+
+_SERIAL_CELL = re.compile(r"[ \t\u3000]*[0-9０-９]{1,3}[.．、]?[ \t\u3000]*\t")
+
+
+def table_row_start(text: str, num_start: int, limit: int) -> int | None:
+    """In a table row (a line whose cells are tab-separated, as every converter writes tables),
+    the clause is the row up to the number: what a cell says is not cut at its own punctuation
+    (行政诉讼案件（一审）), and a first cell that is only a serial number (1, 2.) is left out.
+    None when the number is not in a table row."""
+    line_start = text.rfind("\n", 0, num_start) + 1
+    if "\t" not in text[line_start:num_start]:
+        return None
+    start = max(line_start, limit)
+    if start == line_start and (serial := _SERIAL_CELL.match(text, start, num_start)):
+        start = serial.end()
+    while start < num_start and text[start].isspace():
+        start += 1
     return start
 
 

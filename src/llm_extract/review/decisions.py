@@ -472,9 +472,10 @@ def section_at(sections: list[dict[str, Any]], offset: int) -> int | None:
 
 
 def documents(store: Store) -> list[dict[str, Any]]:
-    """Every document with its counts, for the list page, most in need of review first: open
-    findings of the checks, undecided items whose name fell back to code, then partial
-    documents, then any undecided items."""
+    """Every document with its counts, for the list page, most in need of review first: documents
+    read by OCR from a scan (a misread digit is a wrong fact no check catches), open findings of
+    the checks, undecided items whose name fell back to code, then partial documents, then any
+    undecided items."""
     latest = "reviews_latest" if store.has_table("reviews_latest") else \
         "(SELECT NULL::VARCHAR doc_id, NULL::VARCHAR kind, NULL::INTEGER char_start, NULL::INTEGER char_end, " \
         "NULL::DOUBLE value, NULL::VARCHAR decision, NULL::BOOLEAN added WHERE false)"
@@ -496,6 +497,7 @@ def documents(store: Store) -> list[dict[str, Any]]:
         )
         SELECT * FROM (
         SELECT d.doc_id, d.path, d.title, d.township, d.county, d.year, d.status, d.model,
+               coalesce(d.converter, '') LIKE 'OCR %' AS ocr,
                count(x.kind) FILTER (WHERE x.kind = 'metric') AS metrics,
                count(x.kind) FILTER (WHERE x.kind = 'problem') AS problems,
                count(x.kind) FILTER (WHERE x.decision IS NULL) AS unreviewed,
@@ -507,7 +509,7 @@ def documents(store: Store) -> list[dict[str, Any]]:
         FROM documents d LEFT JOIN decided x USING (doc_id) LEFT JOIN added a USING (doc_id)
              LEFT JOIN {open_findings} c USING (doc_id)
         GROUP BY ALL)
-        ORDER BY findings > 0 DESC, fallbacks > 0 DESC, status = 'partial' DESC, unreviewed > 0 DESC, path""")
+        ORDER BY ocr DESC, findings > 0 DESC, fallbacks > 0 DESC, status = 'partial' DESC, unreviewed > 0 DESC, path""")
 
 
 # --- a reviewer's decision ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 from llm_extract.errors import InputError
 from llm_extract.ingest.formats import Converted, our_version, package_version
+from llm_extract.ingest.formats.docxparts import append_parts
 from llm_extract.ingest.formats.numbering import Numbering, W
 from llm_extract.ingest.formats.text import TextBuilder, clean, joiner
 
@@ -95,7 +96,10 @@ def convert(data: bytes, source_format: str = "docx") -> Converted:
         numbering_xml = part.numbering_part.element
     except (NotImplementedError, KeyError):
         numbering_xml = None
-    text, generated = body_text(document.element.body, Numbering(numbering_xml, document.styles.element))
+    numbering = Numbering(numbering_xml, document.styles.element)
+    text, generated = body_text(document.element.body, numbering)
+    # Headers, footers and notes that carry report text, after the body (docxparts.py).
+    text, generated = append_parts(text, generated, part, document.element.body, numbering)
     return Converted(text=text, source_format=source_format, converter=converter_name(), generated=generated)
 
 

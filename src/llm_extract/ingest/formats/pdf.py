@@ -34,7 +34,8 @@ from itertools import pairwise
 from typing import Any
 
 from llm_extract.errors import InputError
-from llm_extract.ingest.formats import Converted, PageSpan, package_version
+from llm_extract.ingest.formats import Converted, PageSpan, ocr, package_version
+from llm_extract.ingest.formats.pdftables import tables_name, with_tables
 from llm_extract.ingest.formats.text import CLOSERS, clean, ends_sentence, starts_item
 
 PAGE_NUMBER = re.compile(
@@ -63,6 +64,7 @@ class Line:
     top: float
     bottom: float
     page: int  # 1-based
+    table_row: bool = False  # a table's row (pdftables.py): cells tab-separated, never joined
     em: float = 0.0  # the advance of one Chinese character in this line's font size; 0 if none
     lead: float = 0.0  # width of the line's first word: what a short line before it had no room for
 
@@ -78,7 +80,12 @@ class _Char:
 def converter_name() -> str:
     import pypdfium2 as pdfium
 
-    return f"pypdfium2 {package_version('pypdfium2')} (pdfium {pdfium.version.PDFIUM_INFO.build})"
+    return f"pypdfium2 {package_version('pypdfium2')} (pdfium {pdfium.version.PDFIUM_INFO.build}) + {tables_name()}"
+
+
+def expected_converter(data: bytes) -> str | None:
+    """The name `convert` gives these bytes: OCR's for a PDF without a text layer (ocr.py)."""
+    return ocr.expected_converter(data, converter_name())
 
 
 def convert(data: bytes, source_format: str = "pdf") -> Converted:
@@ -107,15 +114,23 @@ def convert(data: bytes, source_format: str = "pdf") -> Converted:
             chars += sum(len(line.text) + 1 for line in pages[-1])
             if chars > MAX_TEXT:
                 raise InputError(f"its text is over {MAX_TEXT:,} characters by page {i + 1}; reports are refused above that")
+        converter = converter_name()
         if not any(line.text.strip() for lines in pages for line in lines):
-            if any(len(list(pdf[i].get_objects())) for i in range(len(pdf))):
-                raise InputError("no text layer (a scanned PDF?); OCR is not enabled")
-            raise InputError(f"empty PDF ({len(pdf)} blank page{'s' if len(pdf) > 1 else ''})")
+            if not any(len(list(pdf[i].get_objects())) for i in range(len(pdf))):
+                raise InputError(f"empty PDF ({len(pdf)} blank page{'s' if len(pdf) > 1 else ''})")
+            # --- OCR hook (ocr.py): no page has a text layer, so the page images are read.
+            # A PDF with text on any page is never OCR'd. Without the extra: one line naming it.
+            pages, converter = ocr.recognise(pdf), ocr.converter_name()
+            if not any(line.text.strip() for lines in pages for line in lines):
+                raise InputError("no text layer, and OCR found no text on its pages")
+        else:
+            # --- tables hook (pdftables.py): a table's PDFium lines become one line per row.
+            pages = with_tables(data, pdf, pages)
     finally:
         pdf.close()
     body = remove_page_furniture(pages)
     text, spans = join_lines(body)
-    return Converted(text=text, source_format=source_format, converter=converter_name(), pages=spans)
+    return Converted(text=text, source_format=source_format, converter=converter, pages=spans)
 
 
 def check_inflated(data: bytes, limit: int = MAX_INFLATED) -> None:
@@ -335,6 +350,8 @@ def wrap_joiner(before: str, after: str) -> str:
 
 def _continues(previous: Line, line: Line, em: float, left_margin: float, right_margin: float,
                indents_paragraphs: bool) -> bool:
+    if previous.table_row or line.table_row:  # tables hook: a row is a line of its own
+        return False
     if starts_item(line.text):
         return False
     line_em = line.em or previous.em or em
