@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .gold import GoldDocument
 from .ground import fold
+from .namequality import name_defect
 from .numbers import values_equal
 from .schemas import Extraction, MetricRecord, ProblemRecord, ReportMeta, SectionRecord
 
@@ -125,7 +126,10 @@ def _greedy(pairs: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
     return matched
 
 
-def score_metrics(pred: Extraction, gold: GoldDocument) -> FieldScore:
+def score_metrics(pred: Extraction, gold: GoldDocument, text: str | None = None) -> FieldScore:
+    """Detection, and on matched pairs agreement per attribute. With the report's TEXT, also the
+    share of matched names that are broken (`namequality`: a measure alone, cut inside a word,
+    under two characters), which needs no gold name and so shows what char-F1 hides."""
     score = FieldScore(n_pred=len(pred.metrics), n_gold=len(gold.metrics))
     pairs = []
     for i, m in enumerate(pred.metrics):
@@ -141,6 +145,8 @@ def score_metrics(pred: Extraction, gold: GoldDocument) -> FieldScore:
         score.agree("category_accuracy", float(m.category == g.category))
         score.agree("value_max_accuracy", float(values_equal(m.value_max, g.value_max)))
         score.agree("name_similarity", char_f1(m.name, g.name))
+        if text is not None:
+            score.agree("name_defect_rate", float(name_defect(m.name, text, m.char_start, m.char_end) is not None))
     return score
 
 
@@ -216,7 +222,7 @@ def score_labels(pred: Extraction) -> FieldScore:
 
 def score_report(pred: Extraction, gold: GoldDocument, text: str) -> ReportScores:
     return ReportScores(
-        metrics=score_metrics(pred, gold),
+        metrics=score_metrics(pred, gold, text),
         problems=score_problems(pred, gold),
         sections=score_sections(pred, gold),
         metadata=score_metadata(pred, gold),

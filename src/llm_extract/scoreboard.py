@@ -191,7 +191,8 @@ def render_markdown(results: list[EvalResult], previous: dict[str, dict[str, flo
         lines.append("")
     lines += ["## per report", "", "| report | field | " + " | ".join(r.backend for r in results) + " |",
               "|---|---|" + "---|" * len(results)]
-    headline = ("metrics.f1", "metrics.category_accuracy", "metrics.name_similarity", "problems.f1",
+    headline = ("metrics.f1", "metrics.category_accuracy", "metrics.name_similarity",
+                "metrics.name_defect_rate", "problems.f1",
                 "problems.category_accuracy", "sections.category_accuracy", "metadata.accuracy", "grounding.rate",
                 "labels.fallback_rate")
     for report in results[0].per_report:
