@@ -111,6 +111,16 @@ MIGRATIONS: list[tuple[str, str]] = [
     # re-extraction renumbers: a review applies again whenever an item with the same key comes back.
     # The latest decision per key wins (review_id grows); the *_reviewed views apply it.
     ("008_reviews", REVIEWS_SQL),
+    # The comparable labels: the area of the national framework for every metric and problem, the
+    # catalogue indicator of a metric (NULL: not one of its quantities), and who decided each.
+    ("009_areas_and_indicators", """
+        ALTER TABLE metrics ADD COLUMN area VARCHAR;
+        ALTER TABLE metrics ADD COLUMN area_source VARCHAR;
+        ALTER TABLE metrics ADD COLUMN indicator VARCHAR;
+        ALTER TABLE metrics ADD COLUMN indicator_source VARCHAR;
+        ALTER TABLE problems ADD COLUMN area VARCHAR;
+        ALTER TABLE problems ADD COLUMN area_source VARCHAR;
+    """),
 ]
 # Every table with a doc_id column: what replacing or forgetting a document deletes from.
 DOCUMENT_TABLES = ("metrics", "problems", "sections", "pages", "documents")
