@@ -104,7 +104,10 @@ def find_candidates(text: str, generated: Sequence[tuple[int, int]] = ()) -> lis
         # 百分之九十五 is a percentage in words, not a numeral that might be a name.
         undecided = reason is None and quantity.is_chinese and quantity.unit != "%"
         found.append(Candidate(quantity, start, quantity.end, reason, needs_model=undecided))
-        previous_end = quantity.end
+        if reason is None:
+            # A number that is not a count is words of the clause ("开办一件事"三项): the next
+            # clause may run back over it, but not over a count.
+            previous_end = quantity.end
     return found
 
 

@@ -236,6 +236,9 @@ LIGHT_VERBS = (*DUMMY_VERBS, "召开", "实施", "提供", "做好", "完成", "
 # (成立19个工作队 → 工作队).
 EXISTENCE_VERBS = ("成立", "建立", "设立", "组建", "组成", "配备", "配齐", "设置", "划分", "拥有", "建成",
                    "覆盖", "涵盖", "包括", "辖", "有")
+# Verbs of purpose or attainment before a target (确保群众满意率达98%, 力争办结率100%): what is
+# measured is the thing after them.
+PURPOSE_VERBS = ("确保", "力争", "争取", "保证", "做到", "实现", "达成")
 # Prepositions that open a phrase of means or scope before the verb (通过…等形式, 面向农牧民),
 # and the words that close such a phrase.
 PREPOSITIONS = ("通过", "利用", "借助", "依托", "围绕", "结合", "针对", "面向", "按照", "根据", "在", "以")

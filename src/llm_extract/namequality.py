@@ -32,11 +32,16 @@ def name_defect(name: str, text: str, start: int, end: int) -> str | None:
     bare = "".join(name.split())
     if len(bare) < MIN_PIECE:
         return SHORT
-    if names_nothing(_strip_measure(bare)):
+    if measure_only(bare):
         return MEASURE_ONLY
     if _cut(bare, *_sentence(text, start, end)):
         return CUT
     return None
+
+
+def measure_only(name: str) -> bool:
+    """Whether the name is a measure alone, or after words that name nothing (件数, 开展次数)."""
+    return names_nothing(_strip_measure(name))
 
 
 def names_nothing(words_: str) -> bool:
