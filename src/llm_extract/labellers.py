@@ -21,10 +21,12 @@ from . import (
     issuers,
     labelcheck,
     lexicon,
+    namequality,
     names,
     numbers,
     proposals,
     segment,
+    words,
 )
 from .answers import (
     MetadataAnswer,
@@ -60,14 +62,16 @@ TAIL_CHARS = 200
 
 # The modules whose code decides what is proposed, how it is named and what is accepted: a change
 # to any of them is a new extraction, so cached and stored results are redone, never mixed.
-DECIDING_MODULES = (numbers, lexicon, candidates, names, proposals, segment, categories, issuers,
-                    answers, labelcheck)
+DECIDING_MODULES = (numbers, lexicon, candidates, names, namequality, words, proposals, segment, categories,
+                    issuers, answers, labelcheck)
 
 
 @functools.cache
 def code_version() -> str:
     """A content hash of the deciding code (fixed for the life of a process: computed once)."""
     digest = hashlib.sha256()
+    # The segmenter's dictionary decides word boundaries as much as our code does.
+    digest.update(words.segmenter_version().encode())
     for module in DECIDING_MODULES:
         digest.update(inspect.getsource(module).encode())
     return digest.hexdigest()[:16]
