@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .lexicon import (
     ARTICLE_CLASSIFIERS,
     DEADLINE_SUFFIXES,
     DURATION_PREFIXES,
+    EMPHATIC_NEGATION,
+    EVENT_CLASSIFIERS,
     FUSING_SUFFIXES,
+    ISSUING_VERBS,
     JOINT_MORPHEMES,
     KIND_CLASSIFIERS,
     NOT_REQUIREMENT,
@@ -33,8 +36,10 @@ from .lexicon import (
     RANK_UNITS,
     REQUIREMENT_REACH,
     REQUIREMENT_WORDS,
+    ROUND_APPROX,
     ROUND_FIGURES,
     SCOPE_NOUNS,
+    SESSION_NOUNS,
     TERRITORY_PREFIXES,
     TIME_UNITS,
     VAGUE_PREFIXES,
@@ -101,6 +106,11 @@ def find_candidates(text: str, generated: Sequence[tuple[int, int]] = ()) -> lis
     for quantity in find_quantities(text):
         start = clause_start(text, quantity.start, floor=previous_end)
         reason = exclusion_reason(text, quantity)
+        if reason is None and _round_count(text, quantity):
+            # 上千件, 数十次: a round count; its word of approximation belongs to the quantity.
+            prefix = next((w for w in ROUND_APPROX if text.endswith(w, 0, quantity.start)), "")
+            quantity = replace(quantity, approx=True, start=quantity.start - len(prefix),
+                               raw=prefix + quantity.raw)
         # 百分之九十五 is a percentage in words, not a numeral that might be a name.
         undecided = reason is None and quantity.is_chinese and quantity.unit != "%"
         found.append(Candidate(quantity, start, quantity.end, reason, needs_model=undecided))
@@ -142,9 +152,24 @@ def exclusion_reason(text: str, quantity: Quantity) -> str | None:
         return QUOTED
     reason = _rank(text, quantity) or _policy_package(text, quantity) or _threshold(text, quantity)
     reason = reason or _duration(text, quantity)
+    if reason is None and _session(text, quantity):
+        reason = SESSION
     if reason is None and quantity.is_chinese:
         reason = chinese_numeral_reason(text, quantity)
     return reason
+
+
+def _round_count(text: str, q: Quantity) -> bool:
+    """A bare power of ten after a word of approximation (近百人, 上千件, 数十次)."""
+    return q.is_chinese and text[q.num_start:q.num_end] in ("十", *ROUND_FIGURES) \
+        and (q.approx or text.endswith(ROUND_APPROX, 0, q.num_start))
+
+
+def _session(text: str, q: Quantity) -> bool:
+    """十四届三次全会, 三次全体会议: 次 numbers a session after 届 or before a meeting's name."""
+    if q.unit not in EVENT_CLASSIFIERS:
+        return False
+    return text.endswith("届", 0, q.start) or text.startswith(SESSION_NOUNS, q.end)
 
 
 def chinese_numeral_reason(text: str, q: Quantity) -> str | None:
@@ -153,10 +178,12 @@ def chinese_numeral_reason(text: str, q: Quantity) -> str | None:
     Digits are not passed here: "6个领域" counts, "六个方面" names the parts of an argument.
     """
     numeral = text[q.num_start:q.num_end]
+    if _round_count(text, q):
+        return None  # 近百人, 上千件, 数十次: counted, approximately
     if numeral in ROUND_FIGURES and q.unit != "%":
         return FIGURE  # 百名干部, 千家万户: no coefficient, no exact count (百分之百 is exact)
-    if numeral in ("十", *ROUND_FIGURES) and text.endswith(VAGUE_PREFIXES, 0, q.num_start):
-        return FIGURE  # 数十次, 几十人
+    if numeral == "一" and text.startswith(EMPHATIC_NEGATION, q.end):
+        return SLOGAN  # 一次都不跑: not even once
     if q.unit in ORDINAL_CLASSIFIERS:
         return SESSION  # 十九届二中全会
     if _set_phrase(text, q):
@@ -177,21 +204,39 @@ def chinese_numeral_reason(text: str, q: Quantity) -> str | None:
 
 
 def _set_phrase(text: str, q: Quantity) -> bool:
-    """一X一Y: 一户一审, 一村一法律顾问, 一件事一次办; the candidate is either 一."""
-    if text[q.num_start:q.num_end] != "一":
+    """N X N' Y, a slogan of any numerals: 一户一审, 一件事一次办, 三进三帮, 六个一; the candidate
+    is either numeral. Two counts side by side (两批三人次) are not one: the other numeral must
+    not itself count with a classifier."""
+    numeral = text[q.num_start:q.num_end]
+    if len(numeral) != 1:
         return False
-    # As the first 一: at most one more character after the classifier, then 一 and a word.
+    # As the first numeral: at most one more character after the classifier, then a numeral
+    # and a word.
     for gap in range(0, 2):
         at = q.end + gap
-        if at + 1 < len(text) and text[at] == "一" and _is_cjk(text[at + 1]) \
-                and all(_is_cjk(ch) and ch not in CN_CHARS for ch in text[q.end:at]):
+        if at + 1 < len(text) and text[at] in _SLOGAN_NUMERALS and _is_cjk(text[at + 1]) \
+                and text[at + 1] not in CN_CHARS \
+                and all(_is_cjk(ch) and ch not in CN_CHARS for ch in text[q.end:at]) \
+                and (numeral == "一" == text[at] or not _counts_at(text, at)):
             return True
-    # As the second 一: 一 and one to three characters before it.
+    # As the second numeral: a numeral and one to three characters before it.
     for gap in range(1, 4):
         at = q.num_start - gap - 1
-        if at >= 0 and text[at] == "一" and all(_is_cjk(ch) and ch not in CN_CHARS for ch in text[at + 1:q.num_start]):
+        if at >= 0 and text[at] in _SLOGAN_NUMERALS \
+                and all(_is_cjk(ch) and ch not in CN_CHARS for ch in text[at + 1:q.num_start]) \
+                and (at == 0 or text[at - 1] not in CN_CHARS) \
+                and (numeral == "一" == text[at] or not _counts_at(text, at, q.num_start)):
             return True
     return False
+
+
+_SLOGAN_NUMERALS = "一二两三四五六七八九十"
+
+
+def _counts_at(text: str, at: int, end: int | None = None) -> bool:
+    """Whether a quantity starts at AT (and, given END, ends there)."""
+    found = find_quantities(text[at:at + 8 if end is None else end])
+    return bool(found) and found[0].start == 0 and (end is None or found[0].end == end - at)
 
 
 def _slogan(text: str, q: Quantity) -> bool:
@@ -242,7 +287,14 @@ def _policy_package(text: str, q: Quantity) -> str | None:
     issuer = next((w for w in POLICY_ISSUERS if text.endswith(w, 0, q.start)), None)
     if issuer is not None and text[q.start - len(issuer) - 1:q.start - len(issuer)] in TERRITORY_PREFIXES:
         issuer = None  # 全省48条 is a territory's count
+    if issuer is None and _last_cue(sentence) in ISSUING_VERBS:
+        return None  # 出台稳企12条措施: measures the body issued itself are its output
     return POLICY if names_policy or issuer else None
+
+
+def _last_cue(sentence: str) -> str | None:
+    found = [(sentence.rfind(cue), cue) for cue in POLICY_CUES if cue in sentence]
+    return max(found)[1] if found else None
 
 
 def _threshold(text: str, q: Quantity) -> str | None:

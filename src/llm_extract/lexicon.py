@@ -122,6 +122,9 @@ MULTIPLIERS = {"万": 10_000, "亿": 100_000_000, "千": 1000}  # after digits: 
 ROUND_FIGURES = ("百", "千", "万", "亿")
 # 数十次, 几十人, 数百名: 数 and 几 make any bare power of ten vague.
 VAGUE_PREFIXES = ("数", "几")
+# Before a bare power of ten, words of approximation make it a round count (近百人, 上千件, 数十次,
+# 约百名): a count, approximate. Without them 百名干部 and 千家万户 are figures of speech.
+ROUND_APPROX = ("近", "上", "数", "几", "约", "逾", "超", "过", "成")
 
 # Approximation words (the guide: 余, 多, 近, 约, 以上, 超过, 不低于, 左右).
 PREFIX_APPROX = ("不低于", "不少于", "超过", "超", "近", "约", "逾")
@@ -155,6 +158,11 @@ ARTICLE_CLASSIFIERS = tuple(u for u in (*INDIVIDUAL_CLASSIFIERS, *COLLECTIVE_CLA
 # Session numbers (十九届, 二十届) and levels: with a Chinese numeral 届 numbers a congress
 # or a committee, it does not count events. 级 (levels, 四级联动, 镇村两级) is not a unit at all.
 ORDINAL_CLASSIFIERS = ("届",)
+# A session of a congress numbered by 届 and 次 (十四届三次全会): after 届, or before 全会 (a plenary
+# is numbered, 三次全会 is the third), 次 numbers the session; 召开全会3次 and 召开三次会议 count.
+SESSION_NOUNS = ("全会",)
+# 一次都不跑, 一件也没有: one X and 都/也 with a negation says "not even one", not a count.
+EMPHATIC_NEGATION = ("都不", "也不", "都没", "也没", "都无", "也无")
 
 # Policy packages named by their count (国家33条, 省48条, 稳经济12条措施): the number names a
 # document, it does not count work done. A package is written N条/N项/N款 followed by one of
@@ -168,11 +176,15 @@ TERRITORY_PREFIXES = ("全", "本", "该", "各", "辖", "跨", "外")
 # Verbs that put a policy package to work; a package name follows them in the same sentence.
 POLICY_CUES = ("落实", "贯彻", "执行", "实施", "出台", "印发", "制定", "发布", "兑现", "推行", "对照",
                "按照", "依据", "根据", "学习")
+# Of those, the verbs by which a body issues measures itself (出台稳企12条措施): with no higher
+# issuer named before the number, the measures are its own output and are counted.
+ISSUING_VERBS = ("出台", "印发", "制定", "发布")
 
 # Modal words of rules and thresholds (执法人员需2人以上, 至少配备1名): the number is a
 # requirement, not a count of what was done.
 # A bare 应 is left out: it starts 应急 (应急演练16次 is a count).
-REQUIREMENT_WORDS = ("不得少于", "至少", "应当", "应该", "必须", "需要", "需", "须")
+# 最多跑一次 and 至多 set an upper bound: a service promise, not a count of what was done.
+REQUIREMENT_WORDS = ("不得少于", "至少", "最多", "至多", "应当", "应该", "必须", "需要", "需", "须")
 # 需求 (a need) is a noun; 所需, 急需, 必需 and 无需 are adjectives or negations, not modals.
 NOT_REQUIREMENT = ("需求", "所需", "急需", "必需", "无需", "无须")
 REQUIREMENT_REACH = 4  # characters between the modal and the number: 需配备2人以上
@@ -279,7 +291,7 @@ CHANGE_WORDS = {"同比下降": "降幅", "同比减少": "降幅", "下降": "�
 # Closed-class words that begin a predicate: the counted noun after a unit stops before them
 # (5起信访案件已全部办结 → 信访案件).
 # 和/及/与 join nouns (鱼塘及蓄水池) and do not stop it.
-PREDICATE_STARTS = ("已", "均", "都", "全", "皆", "也", "还", "正", "被", "得到", "将", "并", "予以", "进行",
+PREDICATE_STARTS = ("已", "均", "都", "全", "全部", "全面", "全都", "均已", "都已", "已经", "皆", "也", "还", "正", "被", "得到", "将", "并", "予以", "进行",
                     "开展", "实现", "达到", "参与", "参加", "受益", "覆盖", "完成", "办结", "得以", "作为",
                     "的", "等")
 TRAILING_NOUN_MAX = 12

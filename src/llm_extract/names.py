@@ -62,7 +62,7 @@ from .lexicon import (
     VERB_CHARS,
 )
 from .namequality import measure_only, names_nothing
-from .numbers import Quantity, find_quantities
+from .numbers import CN_CHARS, Quantity, find_quantities
 from .words import spans as word_spans
 from .words import boundaries, tagged, words
 
@@ -264,11 +264,13 @@ def counted_noun(text: str, quantity: Quantity) -> str:
     end = quantity.end
     limit = min(len(text), end + TRAILING_NOUN_MAX)
     stop = end
-    # A predicate word starts at a word boundary: 正 in 社区矫正对象 does not start one.
-    bounds = {end + at for at in boundaries(text[end:limit])}
+    # A predicate starts with a word of its own: not 正 in 社区矫正对象, nor 全 in 全体会议.
+    starts = {end + s: text[end + s:end + e] for s, e in word_spans(text[end:limit])}
     while stop < limit and text[stop] not in STOP and not text[stop].isdigit():
-        if stop > end and stop in bounds and text.startswith(PREDICATE_STARTS, stop):
+        if stop > end and _predicate_at(starts.get(stop)):
             break
+        if text[stop] in CN_CHARS and _count_starts(text, stop):
+            break  # 两批|三人次: the next count, written in Chinese numerals
         stop += 1
     noun = text[end:stop]
     if stop < len(text) and stop == limit and text[stop] not in STOP:
@@ -277,7 +279,7 @@ def counted_noun(text: str, quantity: Quantity) -> str:
         if not ends:
             return ""
         noun = noun[:max(ends)]
-    if text.startswith(PREDICATE_STARTS, end):
+    if _predicate_at(starts.get(end)):
         return ""
     noun = "".join(ch for ch in noun if ch not in QUOTE_MARKS)
     if quantity.unit in PERSON_CLASSIFIERS:
@@ -286,6 +288,16 @@ def counted_noun(text: str, quantity: Quantity) -> str:
         if ends:
             noun = noun[:max(ends)]
     return _strip_suffix(noun, GENERIC_HEADS) if len(noun) > 4 else noun
+
+
+def _predicate_at(word: str | None) -> bool:
+    """Whether a word (as the segmenter draws it) starts a predicate (已, 全部, 得到妥善…)."""
+    return word is not None and (word in PREDICATE_STARTS or word.startswith(tuple(p for p in PREDICATE_STARTS if len(p) > 1)))
+
+
+def _count_starts(text: str, pos: int) -> bool:
+    found = find_quantities(text[pos:pos + TRAILING_NOUN_MAX])
+    return bool(found) and found[0].start == 0
 
 
 def _with_measure(name: str, unit: str, paired: bool = False) -> str:
