@@ -28,6 +28,7 @@ from .lexicon import (
     NUMERAL_WORDS,
     ORDINAL_CLASSIFIERS,
     ORDINAL_PREFIX,
+    PERSON_CLASSIFIERS,
     POLICY_CUES,
     POLICY_ISSUERS,
     POLICY_NOUNS,
@@ -45,11 +46,15 @@ from .lexicon import (
     VAGUE_PREFIXES,
 )
 from .numbers import CN_CHARS, Quantity, find_quantities
+from .words import spans as word_spans
 
 CLAUSE_DELIMITERS = "，。；：！？、,;:!?\n（(“\"《「"
 SENTENCE_DELIMITERS = "。；;！？!?\n"
 # A quote longer than this before the number is no longer "the shortest natural clause".
 MAX_LEAD = 24
+# Characters from a unit on that the segmenter reads to tell whether the unit begins a word.
+WORD_WINDOW = 8
+GENERAL_CLASSIFIER = "个"
 # No "^": Pattern.match(text, pos) already anchors at pos, and "^" would anchor at 0.
 ENUMERATOR = re.compile(r"(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|同时|并|共计|累计|总计|合计|共|另外)+")
 
@@ -104,6 +109,8 @@ def find_candidates(text: str, generated: Sequence[tuple[int, int]] = ()) -> lis
     found = []
     previous_end = 0
     for quantity in find_quantities(text):
+        if unit_begins_word(text, quantity):
+            continue  # 3部署, 5成员单位: not a number and its unit
         start = clause_start(text, quantity.start, floor=previous_end)
         reason = exclusion_reason(text, quantity)
         if reason is None and _round_count(text, quantity):
@@ -119,6 +126,21 @@ def find_candidates(text: str, generated: Sequence[tuple[int, int]] = ()) -> lis
             # clause may run back over it, but not over a count.
             previous_end = quantity.end
     return found
+
+
+def unit_begins_word(text: str, q: Quantity) -> bool:
+    """Whether the unit's character is the first of a longer word that runs past the quantity
+    (部署, 处理, 条例, 人员), as the segmenter draws the words from the unit on."""
+    if len(q.unit) != 1:
+        return False
+    at = text.find(q.unit, q.num_end, q.end)
+    if at < 0:
+        return False
+    window = text[at:at + WORD_WINDOW]
+    first_end = word_spans(window)[0][1]
+    if q.unit == GENERAL_CLASSIFIER and window[1:first_end] in PERSON_CLASSIFIERS:
+        return False  # 19个人: the general classifier counting people (个人 is also a word)
+    return first_end > len(q.unit) and at + first_end > q.end
 
 
 def mask(text: str, spans: Sequence[tuple[int, int]]) -> str:

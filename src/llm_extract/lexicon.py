@@ -62,50 +62,14 @@ UNITS = tuple(dict.fromkeys((
 UNIT_ALIASES = {"次数": "次", "场次数": "场次", "％": "%"}
 
 # A classifier character that begins a common word is not a classifier there: "3部署" is not
-# 3 部, "一把手" is a title, "12成员单位" is not 12 成. Keyed by the classifier, the characters
-# that would make it the first half of such a word.
+# 3 部, "一把手" is a title. Whether it does is the segmenter's question (candidates drops a
+# quantity whose unit begins a longer word, `words`); listed here, keyed by the classifier, are
+# only the characters the segmenter's dictionary does not join to it after a number (座右, 本年,
+# 所需), for the scanner to guard.
 NOT_A_CLASSIFIER_BEFORE = {
-    "人": "员民",  # 人员, 人民
-    "名": "单称义誉片",  # 名单, 名称, 名义
-    "处": "理置罚分长室于在",  # 处理, 处置, 处罚, 处分
-    "座": "谈位右",  # 座谈
-    "台": "账阶湾风",  # 台账
-    "部": "署分长委",  # 部署
-    "只": "有是要能",  # 只有 (only)
-    "口": "径头号碑岸",  # 口径
-    "眼": "前光界",
-    "条": "例款件",  # 条例, 条款, 条件
-    "本": "级次年地",  # 本级 (this level)
-    "封": "闭存面",  # 封闭
-    "首": "先次批要创席页位届",  # 首先, 首次
-    "幅": "度",  # 幅度
-    "面": "积向对貌上临",  # 面积, 面向
-    "根": "本据源",  # 根本, 根据
-    "把": "关握手",  # 把关, 一把手
-    "道": "路德理",  # 道路, 道德
-    "门": "户口槛诊店",  # 门户
-    "节": "点约日能",  # 节点, 节约
-    "起": "草点步来",  # 起草
-    "例": "如会行外",  # 例如, 例会
-    "笔": "录记试",  # 笔录
-    "单": "位独元项据子列一纯",  # 单位, 单独
-    "宗": "教旨族",  # 宗教
-    "份": "额",  # 份额
-    "户": "籍外口",  # 户籍
-    "批": "准复评示发",  # 批准, 批复
-    "群": "众体组落",  # 群众, 群体
-    "支": "持付部出援撑柱",  # 支持, 支部
-    "队": "伍员长列",  # 队伍
-    "组": "织建成长员",  # 组织, 组建
-    "套": "餐路取",
-    "种": "植养子",  # 种植
-    "类": "似",
-    "期": "间限末满",  # 期间, 期限
-    "场": "所地景合面馆",  # 场所
-    "头": "脑条",
-    "间": "隔断",
-    "位": "于置",
-    "所": "属有在以得需",
+    "座": "右",  # 座右铭
+    "本": "年",  # 本年度 (this year)
+    "所": "需",  # 所需 (what is needed)
 }
 # Units that count only at a word boundary (a delimiter, the end, an approximation word or 的):
 # 成 begins too many words (成立, 成员, 成效) to be read as tenths anywhere else.
