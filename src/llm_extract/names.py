@@ -151,6 +151,21 @@ def _whole_words(text: str, candidate: Candidate, name: str) -> str:
     return fixed if len(fixed) >= 2 else name
 
 
+def continues_before(text: str, candidate: Candidate) -> int | None:
+    """Where the clause this candidate's clause continues starts (see `_continued`), or None
+    when its own words say what it counts: a reader, or a model, needs that clause too."""
+    thing = _thing(text, candidate)
+    if not thing or not (measure_only(thing) or _bare_verb(thing)):
+        return None
+    sentence = max(text.rfind(ch, 0, candidate.quote_start) for ch in SENTENCE_END) + 1
+    end = candidate.quote_start
+    while end > sentence and text[end - 1] in CLAUSE_SEPARATORS:
+        end -= 1
+    if end <= sentence:
+        return None
+    return max(sentence, *(text.rfind(ch, sentence, end) + 1 for ch in CLAUSE_SEPARATORS))
+
+
 def _bare_verb(name: str) -> bool:
     """A name made only of plain verbs (办结, 答复, 解除): an action without what it acted on."""
     tags = tagged(name)

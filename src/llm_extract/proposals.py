@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .candidates import Candidate, find_candidates
-from .names import code_name
+from .names import code_name, continues_before
 from .schemas import SectionCategory
 from .segment import SectionSpan, find_headings
 
@@ -76,7 +76,7 @@ def metric_batches(text: str, max_batch: int = MAX_BATCH,
     for first in range(0, len(shown), max_batch):
         items = [
             MetricCandidate(i + 1, c, text[c.quote_start:c.quote_end],
-                            text[c.quote_start:trailing_end(text, c.quote_end)],
+                            text[_shown_start(text, c):trailing_end(text, c.quote_end)],
                             item_context(text, shown, first + i), code_name(text, c))
             for i, c in enumerate(shown[first:first + max_batch])
         ]
@@ -84,12 +84,20 @@ def metric_batches(text: str, max_batch: int = MAX_BATCH,
     return batches
 
 
+def _shown_start(text: str, c: Candidate) -> int:
+    """The model reads a clause that does not say what it counts with the clause it continues
+    (受理群众来信36件，|已办结31件)."""
+    before = continues_before(text, c)
+    return c.quote_start if before is None else before
+
+
 def item_context(text: str, shown: list[Candidate], k: int) -> str:
     """The clause of candidate k with the noun after its unit; for a number that continues the
-    previous one ("进农村204余次14250余人", "22批22人次"), also the clause it continues, since
-    what it counts is said there."""
+    previous one ("进农村204余次14250余人", "22批22人次") or a clause that does not say what it
+    counts ("受理群众来信36件，已办结31件"), also the clause it continues, since what it counts
+    is said there."""
     c = shown[k]
-    start = c.quote_start
+    start = _shown_start(text, c)
     lead = text[c.quote_start:c.quantity.start]
     if k > 0 and sum(ch.isalpha() for ch in lead) < 2:
         previous = shown[k - 1]
