@@ -44,3 +44,10 @@ def test_the_cut_is_judged_in_the_sentence_of_the_quote():
     text = "组织干部旁听庭审8次。组织专题学法会议12场"
     assert _defect("专题学法会议", text, "组织专题学法会议12场") is None
     assert _defect("题学法会议", text, "组织专题学法会议12场") == CUT
+
+
+def test_a_compound_parted_into_two_words_is_not_a_cut():
+    # 充分发挥 is one dictionary entry made of 充分 and 发挥: starting at 发挥 cuts no word.
+    text = "充分发挥调解委员会作用，调处纠纷15起"
+    assert _defect("发挥调解委员会作用", text, "充分发挥调解委员会作用") is None
+    assert _defect("挥调解委员会作用", text, "充分发挥调解委员会作用") == CUT

@@ -10,7 +10,7 @@ is broken, and needs no gold, so it can be measured on any report.
 from __future__ import annotations
 
 from .lexicon import CHANGE_WORDS, LIGHT_VERBS, MEASURE_SUFFIX, TIME_WORDS, TOTALISERS, UNITS
-from .words import boundaries, tagged
+from .words import boundaries, splits_compound, tagged
 
 SHORT = "shorter than two characters"
 MEASURE_ONLY = "only a unit or a rate word"
@@ -84,18 +84,22 @@ def _cut(name: str, sentence: str, start: int, end: int) -> bool:
     """Whether the name's first or last words, where the sentence has them, stop inside a word."""
     bounds = boundaries(sentence)
     head = _longest_piece(name, sentence, start, prefix=True)
-    if head is not None and head[0] not in bounds:
+    if head is not None and not _at_boundary(sentence, head[0], bounds):
         return True
     core = name
     while core:
         tail = _longest_piece(core, sentence, start, prefix=False)
         if tail is not None:
-            return tail[1] not in bounds
+            return not _at_boundary(sentence, tail[1], bounds)
         shorter = _strip_one_measure(core)
         if shorter == core:
             return False
         core = shorter  # a measure code added (次数, 人数): judge the words it was added to
     return False
+
+
+def _at_boundary(sentence: str, pos: int, bounds: frozenset[int]) -> bool:
+    return pos in bounds or splits_compound(sentence, pos)
 
 
 def _longest_piece(name: str, sentence: str, anchor: int, prefix: bool) -> tuple[int, int] | None:

@@ -67,6 +67,19 @@ def boundaries(text: str) -> frozenset[int]:
     return frozenset(found)
 
 
+def is_word(text: str) -> bool:
+    """Whether text is a word of the segmenter's dictionary."""
+    return _tokenizer().FREQ.get(text, 0) > 0
+
+
+def splits_compound(text: str, pos: int) -> bool:
+    """Whether pos, inside a dictionary word, parts it into two words of at least two characters
+    each (充分|发挥, 依法|查处): a compound of words, not one word cut."""
+    start, end = word_at(text, pos)
+    left, right = text[start:pos], text[pos:end]
+    return min(len(left), len(right)) >= 2 and is_word(left) and is_word(right)
+
+
 def word_at(text: str, pos: int) -> tuple[int, int]:
     """The word holding offset pos."""
     for start, end in spans(text):
