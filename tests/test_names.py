@@ -71,6 +71,8 @@ def test_paired_counts_are_named_from_the_first():
 
 def test_a_lone_verb_gets_its_measure():
     assert _names("全年执法52次") == ["执法次数"]
+    # counted in times, the action is the event: no object needed from the clause before
+    assert _names("成立普法讲师团，培训12场")[-1] == "培训场次"
 
 
 def test_clean_lead_keeps_a_name_made_only_of_content_words():
@@ -121,6 +123,8 @@ def test_names_by_the_structure_of_the_phrase(text, name):
         # a bare verb gets the object the clause before acted on
         ("受理群众来信36件，已办结31件", "群众来信办结"),
         ("收到群众咨询15件，答复12件", "群众咨询答复"),
+        # the object is in the nearest clause that has one
+        ("全年审理行政复议案件15件，其中维持11件，纠错4件", "行政复议案件纠错"),
     ],
 )
 def test_a_clause_that_does_not_say_what_it_counts_continues_the_one_before(text, name):

@@ -12,6 +12,7 @@ the model has to beat, and the fallback when a model's label belongs to another 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .candidates import Candidate, clause_start
 from .lexicon import (
@@ -116,14 +117,11 @@ def _continued(text: str, candidate: Candidate, thing: str) -> str:
     clause before names (组织班子成员集中学习宪法，先后9次 → 班子成员集中学习宪法); a bare verb
     gets the object the clause before acted on (受理群众来信36件，已办结31件 → 群众来信办结)."""
     nothing = measure_only(thing)
-    if not nothing and not _bare_verb(thing):
-        return thing
-    before = _clause_before(text, candidate.quote_start)
-    if not before:
+    if not nothing and not _bare_verb(thing, candidate.quantity.unit):
         return thing
     if nothing:
-        return before
-    counted = _object_of(before)
+        return _clause_before(text, candidate.quote_start, lambda words: words) or thing
+    counted = _clause_before(text, candidate.quote_start, _object_of)
     return counted + thing if counted and not thing.startswith(counted) else thing
 
 
@@ -155,7 +153,7 @@ def continues_before(text: str, candidate: Candidate) -> int | None:
     """Where the clause this candidate's clause continues starts (see `_continued`), or None
     when its own words say what it counts: a reader, or a model, needs that clause too."""
     thing = _thing(text, candidate)
-    if not thing or not (measure_only(thing) or _bare_verb(thing)):
+    if not thing or not (measure_only(thing) or _bare_verb(thing, candidate.quantity.unit)):
         return None
     sentence = max(text.rfind(ch, 0, candidate.quote_start) for ch in SENTENCE_END) + 1
     end = candidate.quote_start
@@ -166,15 +164,18 @@ def continues_before(text: str, candidate: Candidate) -> int | None:
     return max(sentence, *(text.rfind(ch, sentence, end) + 1 for ch in CLAUSE_SEPARATORS))
 
 
-def _bare_verb(name: str) -> bool:
-    """A name made only of plain verbs (办结, 答复, 解除): an action without what it acted on."""
+def _bare_verb(name: str, unit: str) -> bool:
+    """A name made only of verbs (办结, 答复, 纠错) counted in things, not times: an action
+    without what it acted on. Counted in times (培训12场, 执法43次) the action is the event."""
     tags = tagged(name)
-    return bool(tags) and all(flag == "v" for _, flag in tags)
+    events = unit in EVENT_CLASSIFIERS or unit in COMPOUND_CLASSIFIERS
+    verbs = ("v",) if events else ("v", "vn")
+    return bool(tags) and all(flag in verbs for _, flag in tags)
 
 
-def _clause_before(text: str, start: int) -> str:
-    """What the nearest clause before START in its sentence names (its words before its own
-    number), or "" when none names anything."""
+def _clause_before(text: str, start: int, pick: Callable[[str], str]) -> str:
+    """What PICK takes from the nearest clause before START in its sentence (its words before its
+    own number) that gives something, looking back at most CLAUSES_BACK clauses; or ""."""
     sentence = max(text.rfind(ch, 0, start) for ch in SENTENCE_END) + 1
     end = start
     while end > sentence and text[end - 1] in CLAUSE_SEPARATORS:
@@ -184,8 +185,8 @@ def _clause_before(text: str, start: int) -> str:
         clause = text[begin:end]
         found = find_quantities(clause)
         words = clean_lead(clause[:found[0].start] if found else clause)
-        if words and not names_nothing(words):
-            return words
+        if words and not names_nothing(words) and (picked := pick(words)):
+            return picked
         if begin <= sentence:
             return ""
         end = begin - 1
