@@ -39,6 +39,12 @@ def test_model_earns_its_place(board):
         assert (llm[key] or 0) > (rules[key] or 0), key
 
 
+def test_code_names_are_whole(board):
+    """No code name on gold is a measure alone, cut inside a word or one character (the model's
+    are shown beside it: a broken model name falls back to code's)."""
+    assert board.results["rules"].flat()["metrics.name_defect_rate"] == 0.0
+
+
 def test_every_item_is_grounded(board):
     for result in board.results.values():
         assert result.flat()["grounding.rate"] == 1.0

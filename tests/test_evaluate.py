@@ -85,6 +85,9 @@ def test_gold_against_itself_scores_one_everywhere(name, report_texts):
     gold = GOLDS[name]
     table = score_report(gold_as_extraction(gold), gold, report_texts[name]).table()
     assert table.pop("labels") == {"fallback_rate": 0.0}  # a rate of failures: gold has none
+    # Broken names: gold's are a reader's paraphrases (违法占地 for 违法占用土地), so the measure,
+    # which judges a name by the words of its sentence, may find one; rarely.
+    assert table["metrics"].pop("name_defect_rate") <= 0.05
     for field, scores in table.items():
         for key, value in scores.items():
             assert value in (1.0, None), (field, key, value)

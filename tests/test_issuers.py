@@ -48,8 +48,41 @@ def test_code_reads_issuer_title_year_and_signature_date():
 
 
 def test_a_title_that_names_a_township_without_an_issuer_line():
+    # 发文机关 + year + 事由: with no header line and no signature, the title names the issuer.
     meta = read_metadata("\n石桥镇2022年法治政府建设情况报告\n\n今年，我镇……\n")
-    assert (meta.township, meta.issuer, meta.issuer_level, meta.year) == ("石桥镇", None, "township", 2022)
+    assert (meta.township, meta.issuer, meta.issuer_level, meta.year) == ("石桥镇", "石桥镇", "township", 2022)
+
+
+@pytest.mark.parametrize(("text", "issuer", "level", "county"), [
+    # 发文机关 + 关于 + 事由 + 文种
+    ("东山县交通运输局关于2022年法治政府建设工作情况的报告\n\n2022年，我局……\n",
+     "东山县交通运输局", "county_department", "东山县"),
+    ("东山县人民政府办公室关于二〇二三年度法治建设情况的报告\n\n本办……\n",
+     "东山县人民政府办公室", "county_department", "东山县"),
+    # 发文机关 + year + 事由
+    ("青禾片区2022年法治政府建设工作报告\n\n今年，我片区……\n", "青禾片区", "township", None),
+    ("北湖区2023年度法治政府建设情况报告\n\n全区……\n", "北湖区", "county_government", "北湖区"),
+    # joint issuers, spaced apart in one title line
+    ("中共石桥镇委员会 石桥镇人民政府关于2023年度法治政府建设情况的报告\n\n正文\n",
+     "中共石桥镇委员会、石桥镇人民政府", "township", None),
+])
+def test_the_issuer_in_the_title(text, issuer, level, county):
+    meta = read_metadata(text)
+    assert (meta.issuer, meta.issuer_level, meta.county) == (issuer, level, county)
+
+
+def test_a_title_without_an_issuer_names_none():
+    assert read_metadata("关于2023年法治政府建设工作的报告\n\n正文……\n").issuer is None
+    assert read_metadata("2023年法治政府建设工作报告\n\n正文……\n").issuer is None
+
+
+def test_without_any_issuer_the_level_is_what_the_report_calls_itself_never_a_default():
+    meta = read_metadata("关于2023年法治政府建设工作的报告\n\n2023年，我局认真履职，本局……\n")
+    assert meta.issuer_level == "county_department"
+    # a township the model reads in the body does not make a bureau's report a township's
+    assert settle(meta, ReportMeta(township="石桥镇")).issuer_level == "county_department"
+    assert settle(meta, ReportMeta(township="石桥镇")).township is None
+    assert read_metadata("关于2023年法治政府建设工作的报告\n\n正文……\n").issuer_level is None
 
 
 def test_a_department_title_is_not_read_as_a_township():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from llm_extract.label.labelcheck import misaligned, support
 
 CONTEXTS = ["开展普法宣传活动12次", "调解矛盾纠纷15起", "查处违法案件6件", "精简事业单位45家"]
@@ -30,3 +32,19 @@ def test_count_nouns_and_digits_are_neutral():
 def test_a_name_explained_better_by_another_item_is_caught_even_if_it_shares_words():
     contexts = ["开展安全检查9次", "开展安全知识宣传20次"]
     assert misaligned(["安全知识宣传", "安全知识宣传"], contexts) == [0]
+
+
+def test_a_broken_model_name_is_reasked_then_falls_back():
+    import pydantic
+
+    from llm_extract.label.answers import MetricBatchAnswer, MetricLabel, numbered
+
+    model = numbered("Metrics", MetricLabel, 2, MetricBatchAnswer)
+    contexts = ["受理群众来信36件", "受理群众来信36件，已办结31件"]
+    reply = {"c1": {"name": "受理群众来信", "category": "disputes_petitions"},
+             "c2": {"name": "件数", "category": "disputes_petitions"}}
+    context = {"contexts": contexts, "reasks": 1}
+    with pytest.raises(pydantic.ValidationError, match="不完整"):
+        model.model_validate(reply, context=context)
+    model.model_validate(reply, context=context)  # the re-ask's answer is accepted …
+    assert context["misaligned"] == [1]  # … and the broken name replaced by code's

@@ -7,6 +7,7 @@ text the project has never seen.
 import pytest
 
 from llm_extract.propose import lexicon
+from llm_extract.propose.candidates import find_candidates
 from llm_extract.propose.numbers import UNITS, find_quantities
 
 
@@ -103,14 +104,31 @@ def test_percentages_in_words(text, value, approx):
         "2023年3月15日召开会议",  # dates: 年, 月 and 日 are not units
         "学习党的二十大精神",  # 大 without a head noun is not a unit
         "按照三级联动机制运行",  # 级 (levels) is not a unit
-        "聘请法律顾问的5成员单位",  # 成 starts 成员: not tenths
-        "严格执行3部署要求",  # 部 starts 部署
         "全体干部群众参与",  # no number
-        "落实党政主要负责人1把手责任",  # 把 starts 把手
     ],
 )
 def test_classifier_characters_that_start_another_word_are_not_units(text):
     assert find_quantities(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "聘请法律顾问的5成员单位",  # 成 starts 成员: not tenths
+        "严格执行3部署要求",  # 部 starts 部署
+        "落实党政主要负责人1把手责任",  # 把 starts 把手
+        "研究提出3处理意见",  # 处 starts 处理
+        "整改5条例行检查问题",  # 条 starts 条例
+        "落实2人员分工",  # 人 starts 人员
+    ],
+)
+def test_a_classifier_that_begins_a_word_is_not_a_unit(text):
+    # The segmenter decides (candidates.unit_begins_word), not a list of words.
+    assert find_candidates(text) == []
+
+
+def test_a_classifier_before_a_word_of_its_own_still_counts():
+    assert [c.quantity.raw for c in find_candidates("共有12名单位负责人参加，19个人获奖")] == ["12名", "19个"]
 
 
 def test_a_multiplier_does_not_split_a_unit():

@@ -71,6 +71,8 @@ def test_paired_counts_are_named_from_the_first():
 
 def test_a_lone_verb_gets_its_measure():
     assert _names("全年执法52次") == ["执法次数"]
+    # counted in times, the action is the event: no object needed from the clause before
+    assert _names("成立普法讲师团，培训12场")[-1] == "培训场次"
 
 
 def test_clean_lead_keeps_a_name_made_only_of_content_words():
@@ -108,3 +110,49 @@ def test_rules_labeller_uses_the_code_name():
 )
 def test_names_by_the_structure_of_the_phrase(text, name):
     assert _names(text) == [name]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # words that name nothing give way to what the clause before names
+        ("组织班子成员集中学习宪法，先后9次", "班子成员集中学习宪法"),
+        ("组织班子成员集中学习宪法先后9次", "班子成员集中学习宪法"),
+        ("全年组织普法讲座，开展了6次", "普法讲座"),
+        ("今年开展普法宣传，开展次数达15次", "普法宣传"),
+        # a bare verb gets the object the clause before acted on
+        ("受理群众来信36件，已办结31件", "群众来信办结"),
+        ("收到群众咨询15件，答复12件", "群众咨询答复"),
+        # the object is in the nearest clause that has one
+        ("全年审理行政复议案件15件，其中维持11件，纠错4件", "行政复议案件纠错"),
+    ],
+)
+def test_a_clause_that_does_not_say_what_it_counts_continues_the_one_before(text, name):
+    assert _names(text)[-1] == name
+
+
+def test_a_verb_of_purpose_is_not_the_thing_measured():
+    assert _names("确保群众满意率达到98%") == ["群众满意率"]
+    assert _names("力争行政复议案件按期办结率100%") == ["行政复议案件按期办结率"]
+
+
+def test_names_start_and_end_at_word_boundaries():
+    # 正 begins predicates (正在…) but not inside 矫正
+    assert _names("镇司法所新接收2名社区矫正对象") == ["接收社区矫正对象"]
+    # the verb before a classifier is its last whole word, not its last two characters
+    assert _names("目前该镇新聘请1名律师") == ["聘请律师"]
+    # a number that is not a count is part of the next clause's words, not its boundary
+    assert _names("推行“开办一件事”三项") == ["开办一件事"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["受理群众来信36件，已办结31件", "组织干部旁听庭审，先后9次", "全年办理行政复议案件，共12宗",
+     "今年开展普法宣传，开展次数达15次", "确保群众满意率达到98%", "推行“开办一件事”三项"],
+)
+def test_no_code_name_is_broken(text):
+    from llm_extract.propose.namequality import name_defect
+
+    for c in find_candidates(text):
+        if not c.is_excluded:
+            assert name_defect(code_name(text, c), text, c.quote_start, c.quote_end) is None, text

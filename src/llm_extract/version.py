@@ -26,6 +26,8 @@ PACKAGE = Path(__file__).resolve().parent
 # Relative to the package: files, or folders hashed whole (their *.py and data files).
 DECIDING = ("schemas.py", "propose", "label", "run/extract.py")
 DATA_SUFFIXES = (".toml", ".json", ".txt")
+# Libraries whose data decide as much as our code does (jieba's dictionary draws word boundaries).
+DECIDING_LIBRARIES = ("jieba",)
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:
@@ -67,10 +69,23 @@ def code_version_of(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def _library_versions() -> str:
+    from importlib import metadata
+
+    found = []
+    for name in DECIDING_LIBRARIES:
+        try:
+            found.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name}=absent")
+    return ",".join(found)
+
+
 @functools.cache
 def code_version() -> str:
-    """The deciding code of this installation (fixed for the life of a process)."""
-    return code_version_of(PACKAGE)
+    """The deciding code of this installation and the versions of the libraries that decide with
+    it (fixed for the life of a process)."""
+    return hashlib.sha256(f"{code_version_of(PACKAGE)}:{_library_versions()}".encode()).hexdigest()[:16]
 
 
 def extraction_version(prompts_version: str, schema_version: str, names: str) -> str:

@@ -192,9 +192,10 @@ def render_markdown(results: list[EvalResult], previous: dict[str, dict[str, flo
         lines.append("")
     lines += ["## per report", "", "| report | field | " + " | ".join(r.backend for r in results) + " |",
               "|---|---|" + "---|" * len(results)]
-    headline = ("metrics.f1", "metrics.category_accuracy", "metrics.name_similarity", "metrics.area_accuracy",
-                "indicators.f1", "problems.f1", "problems.category_accuracy", "problems.area_accuracy",
-                "sections.category_accuracy", "metadata.accuracy", "grounding.rate", "labels.fallback_rate")
+    headline = ("metrics.f1", "metrics.category_accuracy", "metrics.name_similarity", "metrics.name_defect_rate",
+                "metrics.area_accuracy", "indicators.f1", "problems.f1", "problems.category_accuracy",
+                "problems.area_accuracy", "sections.category_accuracy", "metadata.accuracy", "grounding.rate",
+                "labels.fallback_rate")
     for report in results[0].per_report:
         per = [flatten(r.per_report[report]) for r in results]
         for key in headline:

@@ -10,8 +10,15 @@ from dataclasses import dataclass, field
 
 from llm_extract.evaluate.gold import GoldDocument
 from llm_extract.propose.ground import fold
+from llm_extract.propose.namequality import name_defect
 from llm_extract.propose.numbers import values_equal
-from llm_extract.schemas import Extraction, MetricRecord, ProblemRecord, ReportMeta, SectionRecord
+from llm_extract.schemas import (
+    Extraction,
+    MetricRecord,
+    ProblemRecord,
+    ReportMeta,
+    SectionRecord,
+)
 
 META_FIELDS = ("township", "county", "year", "issuer", "report_date", "issuer_level")
 
@@ -180,7 +187,10 @@ def matched_metrics(pred: Extraction, gold: GoldDocument) -> list[tuple[int, int
     return _greedy(pairs)
 
 
-def score_metrics(pred: Extraction, gold: GoldDocument) -> FieldScore:
+def score_metrics(pred: Extraction, gold: GoldDocument, text: str | None = None) -> FieldScore:
+    """Detection, and on matched pairs agreement per attribute. With the report's TEXT, also the
+    share of matched names that are broken (`namequality`: a measure alone, cut inside a word,
+    under two characters), which needs no gold name and so shows what char-F1 hides."""
     score = FieldScore(n_pred=len(pred.metrics), n_gold=len(gold.metrics))
     for i, j in matched_metrics(pred, gold):
         m, g = pred.metrics[i], gold.metrics[j]
@@ -192,6 +202,8 @@ def score_metrics(pred: Extraction, gold: GoldDocument) -> FieldScore:
         score.agree("category_accuracy", float(m.category == g.category))
         score.agree("value_max_accuracy", float(values_equal(m.value_max, g.value_max)))
         score.agree("name_similarity", char_f1(m.name, g.name))
+        if text is not None:
+            score.agree("name_defect_rate", float(name_defect(m.name, text, m.char_start, m.char_end) is not None))
     return score
 
 
@@ -289,7 +301,7 @@ def score_report(pred: Extraction, gold: GoldDocument, text: str) -> ReportScore
     return ReportScores(
         indicators=indicators,
         indicator_pairs=pairs,
-        metrics=score_metrics(pred, gold),
+        metrics=score_metrics(pred, gold, text),
         problems=score_problems(pred, gold),
         sections=score_sections(pred, gold),
         metadata=score_metadata(pred, gold),

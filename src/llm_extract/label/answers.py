@@ -20,10 +20,11 @@ from pydantic import (
     model_validator,
 )
 
-from llm_extract.label.catalogue import Kind
-from llm_extract.label.catalogue.assign import indicator_fits
 from llm_extract.propose.ground import fold
 from llm_extract.label.labelcheck import misaligned
+from llm_extract.propose.namequality import name_defect
+from llm_extract.label.catalogue import Kind
+from llm_extract.label.catalogue.assign import indicator_fits
 from llm_extract.schemas import Area, DecisionSource, MetricCategory, ProblemCategory, SectionCategory
 
 _DIGITS = re.compile(r"[0-9０-９]")
@@ -83,10 +84,14 @@ class MetricBatchAnswer(BaseModel):
         if contexts is None:
             return self
         names = [label.name for label in answers_in_order(self, len(contexts))]
-        bad = misaligned(names, contexts)
+        # Not about its own item, or broken: a unit alone, cut inside a word, one character.
+        broken = [i for i, name in enumerate(names) if name_defect(name, contexts[i], 0, len(contexts[i]))]
+        bad = sorted({*misaligned(names, contexts), *broken})
         ctx["answers"] = ctx.get("answers", 0) + 1
         if bad and ctx["answers"] <= ctx.get("reasks", 0):
             raise ValueError("；".join(
+                f"c{i + 1} 的 name「{names[i]}」不完整：要写出统计的是什么事物，用完整的词，至少两个字，不能只写单位或次数"
+                if i in broken else
                 f"c{i + 1} 的 name「{names[i]}」不是 [{i + 1}] 那一句里说的事，请只用 [{i + 1}] 自己的词重新命名"
                 for i in bad))
         ctx["misaligned"] = bad

@@ -109,6 +109,21 @@ def _number(digits: str) -> int:
 # A township named at the start of a title is followed by its year, organ or the report's words.
 _TITLE_TOWNSHIP = re.compile(
     rf"^(?P<unit>[\u4e00-\u9fff]{{1,14}}?(?:{TOWNSHIP_UNITS}))(?=\s|\d|人民政府|党委|党工委|政府|办事处|管理局|关于|法治|年度|$)")
+# A 公文 title is 发文机关 + 关于 + 事由 + 文种 (X局关于2022年法治工作情况的报告) or 发文机关 + year +
+# 事由 (X片区2022年法治政府建设工作报告): the issuer is what stands before 关于, the year, or the
+# first words of the matter, when it ends in a unit or an organ. Joint issuers are spaced apart.
+_TITLE_ISSUER = re.compile(
+    r"^(?P<issuer>[\u4e00-\u9fff][\u4e00-\u9fff\s]{1,40}?)\s*"
+    r"(?=关于|(?:19|20)\d\d\s*年|[一二〇零○][〇零○一二三四五六七八九]{3}\s*年|年度|法治政府建设|法治建设|依法行政|法治工作)")
+_ISSUER_END = re.compile(
+    rf"(?:{TOWNSHIP_UNITS}|{COUNTY_UNITS}|{GOVERNMENT_ORGANS}|{DEPARTMENT_ORGANS}|县委|区委|旗委|市|州|盟)$")
+# How a report speaks of its own body (我镇, 本局) says its level when no line names the body.
+SELF_LEVELS: tuple[tuple[IssuerLevel, tuple[str, ...]], ...] = (
+    ("township", ("我镇", "本镇", "我乡", "本乡", "我街道", "本街道", "我苏木", "我片区", "本片区")),
+    ("county_department", ("我局", "本局", "我委", "本委", "我办", "本办", "本部门", "我部门", "我中心", "本中心")),
+    ("county_government", ("我县", "本县", "我区", "本区", "我旗", "本旗", "全县", "全区", "全旗")),
+)
+SELF_CHARS = 3000
 HEAD_LINES = 6
 MAX_TITLE = 60
 TAIL_LINES = 8
@@ -144,6 +159,29 @@ def header_issuer(text: str) -> str | None:
     return "、".join(unique) if unique else None
 
 
+def title_issuer(text: str) -> str | None:
+    """The issuer a title names before its matter (see _TITLE_ISSUER), bodies joined by 、."""
+    title = title_line(text)
+    if title is None:
+        return None
+    raw = next((line.strip().strip("#").strip() for line in text.split("\n") if _clean(line) == title), title)
+    match = _TITLE_ISSUER.match(raw.replace("\u3000", " "))
+    if match is None:
+        return None
+    found = [body for body in match.group("issuer").split() if body]
+    if not found or not all(len(body) >= 2 and _ISSUER_END.search(body) for body in found):
+        return None
+    return "、".join(found)
+
+
+def self_level(text: str) -> IssuerLevel | None:
+    """The level the report's own words give its body (我镇…, 我局…), the most used; None if none."""
+    head = text[:SELF_CHARS]
+    counts = {level: sum(head.count(word) for word in words) for level, words in SELF_LEVELS}
+    level, count = max(counts.items(), key=lambda item: item[1])
+    return level if count else None
+
+
 def report_year(text: str) -> int | None:
     """The year the title reports on; without a title, the first year the opening names."""
     title = title_line(text)
@@ -171,25 +209,30 @@ def title_township(title: str) -> str | None:
 def read_metadata(text: str) -> ReportMeta:
     """What code alone reads: issuer lines, the title's year and township, the signature date."""
     title = title_line(text) or ""
-    issuer = header_issuer(text)
+    # Many published reports have no header line or signature: then the title names the issuer.
+    issuer = header_issuer(text) or title_issuer(text)
     signed = signature_date(text)
     try:
         when = date(*signed) if signed else None
     except ValueError:
         when = None
     return settle(ReportMeta(issuer=issuer, year=report_year(text), report_date=when,
-                             township=title_township(title), county=county_of(title)))
+                             township=title_township(title), county=county_of(title),
+                             issuer_level=None if issuer else self_level(text)))
 
 
 def settle(code: ReportMeta, model: ReportMeta | None = None) -> ReportMeta:
     """Code's exact readings first; the model's (already checked against the text) only for what
     needs reading the body: township and county when the title and issuer lines do not name
     them, and the year when no title or opening gives it. The issuer and the date are what the
-    header and signature lines say, or nothing: a body named in the running text is not an issuer.
+    header, title and signature lines say, or nothing: a body named in the running text is not an
+    issuer.
     Then level, township and county follow from the issuer by grammar."""
     model = model or ReportMeta()
     issuer = code.issuer
-    level: IssuerLevel | None = issuer_level(issuer) if issuer else None
+    # The level is the issuer's grammar; without an issuer, what the report calls itself (我局);
+    # only then a township named somewhere, never a default.
+    level: IssuerLevel | None = issuer_level(issuer) if issuer else code.issuer_level
     named_township = code.township or model.township
     if level is None and named_township:
         level = "township"

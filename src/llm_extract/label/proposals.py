@@ -6,19 +6,30 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llm_extract.propose.candidates import Candidate, find_candidates
-from llm_extract.label.catalogue.assign import Decision, MetricAssignment, assign_metric, assign_problem
+from llm_extract.label.catalogue.assign import (
+    Decision,
+    MetricAssignment,
+    assign_metric,
+    assign_problem,
+)
 from llm_extract.label.issuers import report_year
-from llm_extract.propose.names import code_name
+from llm_extract.propose.candidates import Candidate, find_candidates
+from llm_extract.propose.names import code_name, continues_before
+from llm_extract.propose.segment import SectionSpan, find_headings, section_at, segment
 from llm_extract.schemas import SectionCategory
-from llm_extract.propose.segment import SectionSpan, section_at, segment
 
 ENUMERATED = re.compile(r"[一二三四五六七八九十]是")
 # After these cues a problems section turns to next-year plans.
 PLAN_CUE = re.compile(r"(?:^|[。；\n])\s*(?:下一步|下步|今后|为此|针对以上|针对上述)")
 # Heading words that settle a level-1 category without the model, in priority order
 # ("存在的问题和下一步打算" is problems, not plans). Headings with none go to the labeller.
+# Last year's shortcomings and how they were fixed (上年度存在问题整改情况) are not this year's
+# problems: the report narrates work done on them.
+EARLIER = r"(?:上一?年度?|上一年|去年|以往|前期|上次|往年)"
+RECTIFIED = re.compile(rf"{EARLIER}.{{0,30}}(?:问题|不足|短板).{{0,30}}(?:整改|改进|解决)|"
+                       rf"(?:整改|改进|解决).{{0,10}}{EARLIER}.{{0,20}}(?:问题|不足)")
 HEADING_RULES: tuple[tuple[SectionCategory, re.Pattern[str]], ...] = (
+    ("other", RECTIFIED),
     ("problems", re.compile(r"问题|不足|短板|差距")),
     ("duties", re.compile(r"第一责任人|主要负责人")),
     ("court_judgments", re.compile(r"法院|裁判")),
@@ -27,6 +38,10 @@ HEADING_RULES: tuple[tuple[SectionCategory, re.Pattern[str]], ...] = (
     ("other", re.compile(r"其他|其它")),
     ("achievements", re.compile(r"总结|成效|举措|主要工作")),
 )
+LIST_MARKER = re.compile(r"[（(]\s*[一二三四五六七八九十0-9]+\s*[)）]|[一二三四五六七八九十]+[、，,．.]|[0-9]{1,2}[.．、]")
+NOTHING = re.compile(r"(?:暂)?(?:无|没有|未发现)(?:明显)?(?:问题|不足)?")
+PROBLEMS_TITLE = re.compile(r"(?:存在的?|当前|目前)?(?:主要)?(?:问题|不足|短板|差距)(?:[和及与](?:不足|原因|问题|短板))?")
+MIN_ITEM = 4
 MAX_BATCH = 8
 TRAILING = 12
 CLAUSE_STOP = "，。；：！？、,;:!?\n（(\""
@@ -79,7 +94,7 @@ def metric_batches(text: str, max_batch: int = MAX_BATCH,
             context = item_context(text, shown, first + i)
             name = code_name(text, c)
             items.append(MetricCandidate(
-                i + 1, c, text[c.quote_start:c.quote_end], text[c.quote_start:trailing_end(text, c.quote_end)],
+                i + 1, c, text[c.quote_start:c.quote_end], text[_shown_start(text, c):trailing_end(text, c.quote_end)],
                 context, name, metric_assignment(text, c, name, context, spans, year)))
         batches.append(MetricBatch(items))
     return batches
@@ -116,14 +131,20 @@ def sentence_before(text: str, start: int, sentences: int = 2) -> str:
         if k < 0 or text[k] == "\n":
             break
     return text[begin:start].lstrip("".join(SENTENCE_ENDS))
+def _shown_start(text: str, c: Candidate) -> int:
+    """The model reads a clause that does not say what it counts with the clause it continues
+    (受理群众来信36件，|已办结31件)."""
+    before = continues_before(text, c)
+    return c.quote_start if before is None else before
 
 
 def item_context(text: str, shown: list[Candidate], k: int) -> str:
     """The clause of candidate k with the noun after its unit; for a number that continues the
-    previous one ("进农村204余次14250余人", "22批22人次"), also the clause it continues, since
-    what it counts is said there."""
+    previous one ("进农村204余次14250余人", "22批22人次") or a clause that does not say what it
+    counts ("受理群众来信36件，已办结31件"), also the clause it continues, since what it counts
+    is said there."""
     c = shown[k]
-    start = c.quote_start
+    start = _shown_start(text, c)
     lead = text[c.quote_start:c.quantity.start]
     if k > 0 and sum(ch.isalpha() for ch in lead) < 2:
         previous = shown[k - 1]
@@ -149,29 +170,61 @@ def heading_category(title: str) -> SectionCategory | None:
 
 
 def problem_items(text: str, span: SectionSpan) -> list[ProblemItem]:
-    """Split a problems section on 一是/二是…; fall back to sentences when not enumerated.
+    """This year's admitted shortcomings in a problems section, one item per enumerated problem.
 
-    Items after a next-steps cue (下一步…) are plans and are not proposed.
+    Items split at their enumerators: 一是/二是…, else (一)/（1）/1. at the start of a line, else
+    one item per paragraph (never per sentence: a problem's explanation belongs to it). What
+    follows a next-steps cue or heading (下一步…) is plans; a part narrating last year's problems
+    and their rectification is not this year's; a section that admits nothing gives nothing.
     """
     body_start, body_end = span.body_start, span.char_end
     cue = PLAN_CUE.search(text, body_start, body_end)
     if cue is not None:
         body_end = cue.start() + (1 if text[cue.start()] in "。；\n" else 0)
-    marks = [m for m in ENUMERATED.finditer(text, body_start, body_end)]
-    bounds = []
-    if marks:
-        for i, mark in enumerate(marks):
-            end = marks[i + 1].start() if i + 1 < len(marks) else body_end
-            bounds.append((mark.end(), _paragraph_end(text, mark.end(), end)))
-    else:
-        for match in re.finditer(r"[^。\n]+。?", text[body_start:body_end]):
-            bounds.append((body_start + match.start(), body_start + match.end()))
+    body_end = _before_plans(text, body_start, body_end)
+    bounds = _enumerated(text, body_start, body_end)
     items: list[ProblemItem] = []
     for start, end in bounds:
         start, end = _trim(text, start, end)
-        if end - start >= 4:
+        if end - start >= MIN_ITEM and not RECTIFIED.search(text, start, end) and not _admits_nothing(text[start:end]):
             items.append(ProblemItem(len(items) + 1, start, end, text[start:end], assign_problem(text[start:end])))
     return items
+
+
+def _before_plans(text: str, start: int, end: int) -> int:
+    """Where a sub-heading of plans (（二）下一步工作打算) ends the problems of a combined section."""
+    for _, _, title, mark_start, _ in find_headings(text[start:end]):
+        if heading_category(title) == "plans":
+            return start + mark_start
+    return end
+
+
+def _enumerated(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    marks = list(ENUMERATED.finditer(text, start, end))
+    if marks:
+        return [(m.end(), _paragraph_end(text, m.end(), marks[i + 1].start() if i + 1 < len(marks) else end))
+                for i, m in enumerate(marks)]
+    # (一)/（1）/1. opening lines: each runs to the next such line.
+    # A sub-heading that only names the part (（一）存在的问题) heads items, it is not one.
+    heads = [start + at for _, _, title, at, _ in find_headings(text[start:end])
+             if not PROBLEMS_TITLE.fullmatch(title.strip("。.：: "))]
+    if heads:
+        marks_end = [_marker_end(text, at) for at in heads]
+        return [(marks_end[i], heads[i + 1] if i + 1 < len(heads) else end) for i in range(len(heads))]
+    paragraphs = []
+    for match in re.finditer(r"[^\n]+", text[start:end]):
+        paragraphs.append((start + match.start(), start + match.end()))
+    return paragraphs
+
+
+def _marker_end(text: str, at: int) -> int:
+    match = LIST_MARKER.match(text, at)
+    return match.end() if match else at
+
+
+def _admits_nothing(item: str) -> bool:
+    # 无。/ 暂无 / 没有: a section that says there is nothing to report.
+    return bool(NOTHING.fullmatch(item))
 
 
 def _paragraph_end(text: str, start: int, end: int) -> int:

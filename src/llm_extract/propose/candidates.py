@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llm_extract.propose.lexicon import (
     ARTICLE_CLASSIFIERS,
     DEADLINE_SUFFIXES,
     DURATION_PREFIXES,
+    EMPHATIC_NEGATION,
+    EVENT_CLASSIFIERS,
     FUSING_SUFFIXES,
+    ISSUING_VERBS,
     JOINT_MORPHEMES,
     KIND_CLASSIFIERS,
     NOT_REQUIREMENT,
     NUMERAL_WORDS,
     ORDINAL_CLASSIFIERS,
     ORDINAL_PREFIX,
+    PERSON_CLASSIFIERS,
     POLICY_CUES,
     POLICY_ISSUERS,
     POLICY_NOUNS,
@@ -33,13 +37,15 @@ from llm_extract.propose.lexicon import (
     RANK_UNITS,
     REQUIREMENT_REACH,
     REQUIREMENT_WORDS,
+    ROUND_APPROX,
     ROUND_FIGURES,
     SCOPE_NOUNS,
+    SESSION_NOUNS,
     TERRITORY_PREFIXES,
     TIME_UNITS,
-    VAGUE_PREFIXES,
 )
 from llm_extract.propose.numbers import CN_CHARS, Quantity, find_quantities
+from llm_extract.propose.words import spans as word_spans
 
 CLAUSE_DELIMITERS = "，。；：！？、,;:!?\n（(“\"《「"
 SENTENCE_DELIMITERS = "。；;！？!?\n"
@@ -47,6 +53,9 @@ SENTENCE_DELIMITERS = "。；;！？!?\n"
 MAX_LEAD = 24
 # How far back a clause or sentence is read for the words that make a number not a count.
 LOOKBACK = 300
+# Characters from a unit on that the segmenter reads to tell whether the unit begins a word.
+WORD_WINDOW = 8
+GENERAL_CLASSIFIER = "个"
 # No "^": Pattern.match(text, pos) already anchors at pos, and "^" would anchor at 0.
 ENUMERATOR = re.compile(r"(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|同时|并|共计|累计|总计|合计|共|另外)+")
 
@@ -103,12 +112,22 @@ def find_candidates(text: str, generated: Sequence[tuple[int, int]] = ()) -> lis
     found = []
     previous_end = 0
     for quantity in find_quantities(text):
+        if unit_begins_word(text, quantity):
+            continue  # 3部署, 5成员单位: not a number and its unit
         start = clause_start(text, quantity.start, floor=previous_end)
         reason = SPLIT if split_by_line_break(text, quantity) else exclusion_reason(text, quantity)
+        if reason is None and _round_count(text, quantity):
+            # 上千件, 数十次: a round count; its word of approximation belongs to the quantity.
+            prefix = next((w for w in ROUND_APPROX if text.endswith(w, 0, quantity.start)), "")
+            quantity = replace(quantity, approx=True, start=quantity.start - len(prefix),
+                               raw=prefix + quantity.raw)
         # 百分之九十五 is a percentage in words, not a numeral that might be a name.
         undecided = reason is None and quantity.is_chinese and quantity.unit != "%"
         found.append(Candidate(quantity, start, quantity.end, reason, needs_model=undecided))
-        previous_end = quantity.end
+        if reason is None:
+            # A number that is not a count is words of the clause ("开办一件事"三项): the next
+            # clause may run back over it, but not over a count.
+            previous_end = quantity.end
     return found
 
 
@@ -138,6 +157,21 @@ def split_by_line_break(text: str, q: Quantity) -> bool:
 def split_count(text: str, generated: Sequence[tuple[int, int]] = ()) -> int:
     """How many quantities of the text are refused as split by a line break."""
     return sum(1 for c in find_candidates(text, generated) if c.exclusion == SPLIT)
+
+
+def unit_begins_word(text: str, q: Quantity) -> bool:
+    """Whether the unit's character is the first of a longer word that runs past the quantity
+    (部署, 处理, 条例, 人员), as the segmenter draws the words from the unit on."""
+    if len(q.unit) != 1:
+        return False
+    at = text.find(q.unit, q.num_end, q.end)
+    if at < 0:
+        return False
+    window = text[at:at + WORD_WINDOW]
+    first_end = word_spans(window)[0][1]
+    if q.unit == GENERAL_CLASSIFIER and window[1:first_end] in PERSON_CLASSIFIERS:
+        return False  # 19个人: the general classifier counting people (个人 is also a word)
+    return first_end > len(q.unit) and at + first_end > q.end
 
 
 def mask(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -193,9 +227,24 @@ def exclusion_reason(text: str, quantity: Quantity) -> str | None:
         return QUOTED
     reason = _rank(text, quantity) or _policy_package(text, quantity) or _threshold(text, quantity)
     reason = reason or _duration(text, quantity)
+    if reason is None and _session(text, quantity):
+        reason = SESSION
     if reason is None and quantity.is_chinese:
         reason = chinese_numeral_reason(text, quantity)
     return reason
+
+
+def _round_count(text: str, q: Quantity) -> bool:
+    """A bare power of ten after a word of approximation (近百人, 上千件, 数十次)."""
+    return q.is_chinese and text[q.num_start:q.num_end] in ("十", *ROUND_FIGURES) \
+        and (q.approx or text.endswith(ROUND_APPROX, 0, q.num_start))
+
+
+def _session(text: str, q: Quantity) -> bool:
+    """十四届三次全会, 三次全体会议: 次 numbers a session after 届 or before a meeting's name."""
+    if q.unit not in EVENT_CLASSIFIERS:
+        return False
+    return text.endswith("届", 0, q.start) or text.startswith(SESSION_NOUNS, q.end)
 
 
 def chinese_numeral_reason(text: str, q: Quantity) -> str | None:
@@ -204,10 +253,12 @@ def chinese_numeral_reason(text: str, q: Quantity) -> str | None:
     Digits are not passed here: "6个领域" counts, "六个方面" names the parts of an argument.
     """
     numeral = text[q.num_start:q.num_end]
+    if _round_count(text, q):
+        return None  # 近百人, 上千件, 数十次: counted, approximately
     if numeral in ROUND_FIGURES and q.unit != "%":
         return FIGURE  # 百名干部, 千家万户: no coefficient, no exact count (百分之百 is exact)
-    if numeral in ("十", *ROUND_FIGURES) and text.endswith(VAGUE_PREFIXES, 0, q.num_start):
-        return FIGURE  # 数十次, 几十人
+    if numeral == "一" and text.startswith(EMPHATIC_NEGATION, q.end):
+        return SLOGAN  # 一次都不跑: not even once
     if q.unit in ORDINAL_CLASSIFIERS:
         return SESSION  # 十九届二中全会
     if _set_phrase(text, q):
@@ -228,21 +279,39 @@ def chinese_numeral_reason(text: str, q: Quantity) -> str | None:
 
 
 def _set_phrase(text: str, q: Quantity) -> bool:
-    """一X一Y: 一户一审, 一村一法律顾问, 一件事一次办; the candidate is either 一."""
-    if text[q.num_start:q.num_end] != "一":
+    """N X N' Y, a slogan of any numerals: 一户一审, 一件事一次办, 三进三帮, 六个一; the candidate
+    is either numeral. Two counts side by side (两批三人次) are not one: the other numeral must
+    not itself count with a classifier."""
+    numeral = text[q.num_start:q.num_end]
+    if len(numeral) != 1:
         return False
-    # As the first 一: at most one more character after the classifier, then 一 and a word.
+    # As the first numeral: at most one more character after the classifier, then a numeral
+    # and a word.
     for gap in range(0, 2):
         at = q.end + gap
-        if at + 1 < len(text) and text[at] == "一" and _is_cjk(text[at + 1]) \
-                and all(_is_cjk(ch) and ch not in CN_CHARS for ch in text[q.end:at]):
+        if at + 1 < len(text) and text[at] in _SLOGAN_NUMERALS and _is_cjk(text[at + 1]) \
+                and text[at + 1] not in CN_CHARS \
+                and all(_is_cjk(ch) and ch not in CN_CHARS for ch in text[q.end:at]) \
+                and (numeral == "一" == text[at] or not _counts_at(text, at)):
             return True
-    # As the second 一: 一 and one to three characters before it.
+    # As the second numeral: a numeral and one to three characters before it.
     for gap in range(1, 4):
         at = q.num_start - gap - 1
-        if at >= 0 and text[at] == "一" and all(_is_cjk(ch) and ch not in CN_CHARS for ch in text[at + 1:q.num_start]):
+        if at >= 0 and text[at] in _SLOGAN_NUMERALS \
+                and all(_is_cjk(ch) and ch not in CN_CHARS for ch in text[at + 1:q.num_start]) \
+                and (at == 0 or text[at - 1] not in CN_CHARS) \
+                and (numeral == "一" == text[at] or not _counts_at(text, at, q.num_start)):
             return True
     return False
+
+
+_SLOGAN_NUMERALS = "一二两三四五六七八九十"
+
+
+def _counts_at(text: str, at: int, end: int | None = None) -> bool:
+    """Whether a quantity starts at AT (and, given END, ends there)."""
+    found = find_quantities(text[at:at + 8 if end is None else end])
+    return bool(found) and found[0].start == 0 and (end is None or found[0].end == end - at)
 
 
 def _slogan(text: str, q: Quantity) -> bool:
@@ -293,7 +362,14 @@ def _policy_package(text: str, q: Quantity) -> str | None:
     issuer = next((w for w in POLICY_ISSUERS if text.endswith(w, 0, q.start)), None)
     if issuer is not None and text[q.start - len(issuer) - 1:q.start - len(issuer)] in TERRITORY_PREFIXES:
         issuer = None  # 全省48条 is a territory's count
+    if issuer is None and _last_cue(sentence) in ISSUING_VERBS:
+        return None  # 出台稳企12条措施: measures the body issued itself are its output
     return POLICY if names_policy or issuer else None
+
+
+def _last_cue(sentence: str) -> str | None:
+    found = [(sentence.rfind(cue), cue) for cue in POLICY_CUES if cue in sentence]
+    return max(found)[1] if found else None
 
 
 def _threshold(text: str, q: Quantity) -> str | None:

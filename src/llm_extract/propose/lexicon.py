@@ -62,50 +62,14 @@ UNITS = tuple(dict.fromkeys((
 UNIT_ALIASES = {"次数": "次", "场次数": "场次", "％": "%"}
 
 # A classifier character that begins a common word is not a classifier there: "3部署" is not
-# 3 部, "一把手" is a title, "12成员单位" is not 12 成. Keyed by the classifier, the characters
-# that would make it the first half of such a word.
+# 3 部, "一把手" is a title. Whether it does is the segmenter's question (candidates drops a
+# quantity whose unit begins a longer word, `words`); listed here, keyed by the classifier, are
+# only the characters the segmenter's dictionary does not join to it after a number (座右, 本年,
+# 所需), for the scanner to guard.
 NOT_A_CLASSIFIER_BEFORE = {
-    "人": "员民",  # 人员, 人民
-    "名": "单称义誉片",  # 名单, 名称, 名义
-    "处": "理置罚分长室于在",  # 处理, 处置, 处罚, 处分
-    "座": "谈位右",  # 座谈
-    "台": "账阶湾风",  # 台账
-    "部": "署分长委",  # 部署
-    "只": "有是要能",  # 只有 (only)
-    "口": "径头号碑岸",  # 口径
-    "眼": "前光界",
-    "条": "例款件",  # 条例, 条款, 条件
-    "本": "级次年地",  # 本级 (this level)
-    "封": "闭存面",  # 封闭
-    "首": "先次批要创席页位届",  # 首先, 首次
-    "幅": "度",  # 幅度
-    "面": "积向对貌上临",  # 面积, 面向
-    "根": "本据源",  # 根本, 根据
-    "把": "关握手",  # 把关, 一把手
-    "道": "路德理",  # 道路, 道德
-    "门": "户口槛诊店",  # 门户
-    "节": "点约日能",  # 节点, 节约
-    "起": "草点步来",  # 起草
-    "例": "如会行外",  # 例如, 例会
-    "笔": "录记试",  # 笔录
-    "单": "位独元项据子列一纯",  # 单位, 单独
-    "宗": "教旨族",  # 宗教
-    "份": "额",  # 份额
-    "户": "籍外口",  # 户籍
-    "批": "准复评示发",  # 批准, 批复
-    "群": "众体组落",  # 群众, 群体
-    "支": "持付部出援撑柱",  # 支持, 支部
-    "队": "伍员长列",  # 队伍
-    "组": "织建成长员",  # 组织, 组建
-    "套": "餐路取",
-    "种": "植养子",  # 种植
-    "类": "似",
-    "期": "间限末满",  # 期间, 期限
-    "场": "所地景合面馆",  # 场所
-    "头": "脑条",
-    "间": "隔断",
-    "位": "于置",
-    "所": "属有在以得需",
+    "座": "右",  # 座右铭
+    "本": "年",  # 本年度 (this year)
+    "所": "需",  # 所需 (what is needed)
 }
 # Units that count only at a word boundary (a delimiter, the end, an approximation word or 的):
 # 成 begins too many words (成立, 成员, 成效) to be read as tenths anywhere else.
@@ -122,6 +86,9 @@ MULTIPLIERS = {"万": 10_000, "亿": 100_000_000, "千": 1000}  # after digits: 
 ROUND_FIGURES = ("百", "千", "万", "亿")
 # 数十次, 几十人, 数百名: 数 and 几 make any bare power of ten vague.
 VAGUE_PREFIXES = ("数", "几")
+# Before a bare power of ten, words of approximation make it a round count (近百人, 上千件, 数十次,
+# 约百名): a count, approximate. Without them 百名干部 and 千家万户 are figures of speech.
+ROUND_APPROX = ("近", "上", "数", "几", "约", "逾", "超", "过", "成")
 
 # Approximation words (the guide: 余, 多, 近, 约, 以上, 超过, 不低于, 左右).
 PREFIX_APPROX = ("不低于", "不少于", "超过", "超", "近", "约", "逾")
@@ -155,6 +122,11 @@ ARTICLE_CLASSIFIERS = tuple(u for u in (*INDIVIDUAL_CLASSIFIERS, *COLLECTIVE_CLA
 # Session numbers (十九届, 二十届) and levels: with a Chinese numeral 届 numbers a congress
 # or a committee, it does not count events. 级 (levels, 四级联动, 镇村两级) is not a unit at all.
 ORDINAL_CLASSIFIERS = ("届",)
+# A session of a congress numbered by 届 and 次 (十四届三次全会): after 届, or before 全会 (a plenary
+# is numbered, 三次全会 is the third), 次 numbers the session; 召开全会3次 and 召开三次会议 count.
+SESSION_NOUNS = ("全会",)
+# 一次都不跑, 一件也没有: one X and 都/也 with a negation says "not even one", not a count.
+EMPHATIC_NEGATION = ("都不", "也不", "都没", "也没", "都无", "也无")
 
 # Policy packages named by their count (国家33条, 省48条, 稳经济12条措施): the number names a
 # document, it does not count work done. A package is written N条/N项/N款 followed by one of
@@ -168,11 +140,15 @@ TERRITORY_PREFIXES = ("全", "本", "该", "各", "辖", "跨", "外")
 # Verbs that put a policy package to work; a package name follows them in the same sentence.
 POLICY_CUES = ("落实", "贯彻", "执行", "实施", "出台", "印发", "制定", "发布", "兑现", "推行", "对照",
                "按照", "依据", "根据", "学习")
+# Of those, the verbs by which a body issues measures itself (出台稳企12条措施): with no higher
+# issuer named before the number, the measures are its own output and are counted.
+ISSUING_VERBS = ("出台", "印发", "制定", "发布")
 
 # Modal words of rules and thresholds (执法人员需2人以上, 至少配备1名): the number is a
 # requirement, not a count of what was done.
 # A bare 应 is left out: it starts 应急 (应急演练16次 is a count).
-REQUIREMENT_WORDS = ("不得少于", "至少", "应当", "应该", "必须", "需要", "需", "须")
+# 最多跑一次 and 至多 set an upper bound: a service promise, not a count of what was done.
+REQUIREMENT_WORDS = ("不得少于", "至少", "最多", "至多", "应当", "应该", "必须", "需要", "需", "须")
 # 需求 (a need) is a noun; 所需, 急需, 必需 and 无需 are adjectives or negations, not modals.
 NOT_REQUIREMENT = ("需求", "所需", "急需", "必需", "无需", "无须")
 REQUIREMENT_REACH = 4  # characters between the modal and the number: 需配备2人以上
@@ -236,6 +212,9 @@ LIGHT_VERBS = (*DUMMY_VERBS, "召开", "实施", "提供", "做好", "完成", "
 # (成立19个工作队 → 工作队).
 EXISTENCE_VERBS = ("成立", "建立", "设立", "组建", "组成", "配备", "配齐", "设置", "划分", "拥有", "建成",
                    "覆盖", "涵盖", "包括", "辖", "有")
+# Verbs of purpose or attainment before a target (确保群众满意率达98%, 力争办结率100%): what is
+# measured is the thing after them.
+PURPOSE_VERBS = ("确保", "力争", "争取", "保证", "做到", "实现", "达成")
 # Prepositions that open a phrase of means or scope before the verb (通过…等形式, 面向农牧民),
 # and the words that close such a phrase.
 PREPOSITIONS = ("通过", "利用", "借助", "依托", "围绕", "结合", "针对", "面向", "按照", "根据", "在", "以")
@@ -276,7 +255,7 @@ CHANGE_WORDS = {"同比下降": "降幅", "同比减少": "降幅", "下降": "�
 # Closed-class words that begin a predicate: the counted noun after a unit stops before them
 # (5起信访案件已全部办结 → 信访案件).
 # 和/及/与 join nouns (鱼塘及蓄水池) and do not stop it.
-PREDICATE_STARTS = ("已", "均", "都", "全", "皆", "也", "还", "正", "被", "得到", "将", "并", "予以", "进行",
+PREDICATE_STARTS = ("已", "均", "都", "全", "全部", "全面", "全都", "均已", "都已", "已经", "皆", "也", "还", "正", "被", "得到", "将", "并", "予以", "进行",
                     "开展", "实现", "达到", "参与", "参加", "受益", "覆盖", "完成", "办结", "得以", "作为",
                     "的", "等")
 TRAILING_NOUN_MAX = 12

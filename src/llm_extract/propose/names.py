@@ -12,6 +12,7 @@ the model has to beat, and the fallback when a model's label belongs to another 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from llm_extract.propose.candidates import Candidate, clause_start
 from llm_extract.propose.lexicon import (
@@ -47,6 +48,7 @@ from llm_extract.propose.lexicon import (
     PREDICATE_STARTS,
     PREPOSITION_CLOSERS,
     PREPOSITIONS,
+    PURPOSE_VERBS,
     RATIO_UNITS,
     REACH,
     SCOPE_PREFIX,
@@ -60,13 +62,22 @@ from llm_extract.propose.lexicon import (
     TRAILING_NOUN_MAX,
     VERB_CHARS,
 )
-from llm_extract.propose.numbers import Quantity, find_quantities
+from llm_extract.propose.namequality import measure_only, names_nothing
+from llm_extract.propose.numbers import CN_CHARS, Quantity, find_quantities
+from llm_extract.propose.words import spans as word_spans
+from llm_extract.propose.words import tagged, words
 
 QUOTE_MARKS = "“”\"‘’'《》「」『』〈〉"
 STOP = "，。；：！？、,;:!?\n（()）“”\"《》"
 # Units after which the next words are not the counted thing: money, measures, time and ratios
 # ("罚款2万元用于…", "下降22%的").
 NO_TRAILING_NOUN = (*MONEY_UNITS, *MEASURE_UNITS, *TIME_UNITS, *RATIO_UNITS)
+SENTENCE_END = "。；;！？!?\n"
+# Clauses of one sentence, as far as a clause that names nothing looks back for what it counts.
+CLAUSE_SEPARATORS = "，,、：:"
+CLAUSES_BACK = 2
+# An object carried over is its head: the last words of the noun phrase (社区矫正对象 → 矫正对象).
+OBJECT_WORDS = 2
 # A bare verb: a name this short is an action and gets the measure it counts (执法 → 执法次数).
 BARE_VERB_MAX = 2
 
@@ -88,15 +99,120 @@ _SCOPE_ANYWHERE = re.compile(rf"{SCOPE_PREFIX}[{SCOPE_UNITS}](?:[{SCOPE_UNITS}]|
 def code_name(text: str, candidate: Candidate) -> str:
     """A short name for what the candidate counts, from the words around its number."""
     quantity = candidate.quantity
-    if not _thing(text, candidate):
+    thing = _thing(text, candidate)
+    if not thing:
         # The second of two counts in one phrase (22批|22人次) is about what the first one counts.
         first = _paired_with(text, candidate)
         if first is not None:
             return _with_measure(_thing(text, first), quantity.unit, paired=True)
+    thing = _whole_words(text, candidate, _continued(text, candidate, thing))
     # The first of two counts in one phrase takes its measure too (进农村204余次|14250余人:
     # 进农村次数, 进农村人数), as the guide names pairs.
-    return _with_measure(_thing(text, candidate), quantity.unit, paired=_pair_follows(text, quantity)) \
-        or quantity.unit
+    return _with_measure(thing, quantity.unit, paired=_pair_follows(text, quantity)) or quantity.unit
+
+
+def _continued(text: str, candidate: Candidate, thing: str) -> str:
+    """A clause that does not say what it counts continues the one before it in its sentence:
+    its subject or object is there. Words that name nothing (先后, 开展了) give way to what the
+    clause before names (组织班子成员集中学习宪法，先后9次 → 班子成员集中学习宪法); a bare verb
+    gets the object the clause before acted on (受理群众来信36件，已办结31件 → 群众来信办结)."""
+    nothing = measure_only(thing)
+    if not nothing and not _bare_verb(thing, candidate.quantity.unit):
+        return thing
+    if nothing:
+        return _clause_before(text, candidate.quote_start, lambda words: words) or thing
+    counted = _clause_before(text, candidate.quote_start, _object_of)
+    return counted + thing if counted and not thing.startswith(counted) else thing
+
+
+def _whole_words(text: str, candidate: Candidate, name: str) -> str:
+    """The name moved to word boundaries where it was cut inside a word of its sentence: a
+    partial first word is completed (务公开 → 政务公开), unless the cleaner cut it on purpose
+    (依法查处 → 查处) or drops it anyway; a partial last word is completed up to the number."""
+    sentence = max(text.rfind(ch, 0, candidate.quote_start) for ch in SENTENCE_END) + 1
+    source = text[sentence:candidate.quote_end]
+    at = source.rfind(name)
+    if not name or at < 0:
+        return name
+    end = at + len(name)
+    spans_ = word_spans(source)
+    for start, stop in spans_:
+        if start < at < stop:
+            whole, cleaned = source[start:stop], clean_lead(source[start:stop])
+            if cleaned == whole:
+                at = start
+            elif cleaned != source[at:stop]:  # 依法查处 → 查处: where the cleaner cut, it stays
+                at = stop
+        if start < end < stop and stop <= candidate.quantity.start - sentence:
+            end = stop
+    fixed = source[at:end]
+    return fixed if len(fixed) >= 2 else name
+
+
+def continues_before(text: str, candidate: Candidate) -> int | None:
+    """Where the clause this candidate's clause continues starts (see `_continued`), or None
+    when its own words say what it counts: a reader, or a model, needs that clause too."""
+    thing = _thing(text, candidate)
+    if not thing or not (measure_only(thing) or _bare_verb(thing, candidate.quantity.unit)):
+        return None
+    sentence = max(text.rfind(ch, 0, candidate.quote_start) for ch in SENTENCE_END) + 1
+    end = candidate.quote_start
+    while end > sentence and text[end - 1] in CLAUSE_SEPARATORS:
+        end -= 1
+    if end <= sentence:
+        return None
+    return max(sentence, *(text.rfind(ch, sentence, end) + 1 for ch in CLAUSE_SEPARATORS))
+
+
+def _bare_verb(name: str, unit: str) -> bool:
+    """A name made only of verbs (办结, 答复, 纠错) counted in things, not times: an action
+    without what it acted on. Counted in times (培训12场, 执法43次) the action is the event."""
+    tags = tagged(name)
+    events = unit in EVENT_CLASSIFIERS or unit in COMPOUND_CLASSIFIERS
+    verbs = ("v",) if events else ("v", "vn")
+    return bool(tags) and all(flag in verbs for _, flag in tags)
+
+
+def _clause_before(text: str, start: int, pick: Callable[[str], str]) -> str:
+    """What PICK takes from the nearest clause before START in its sentence (its words before its
+    own number) that gives something, looking back at most CLAUSES_BACK clauses; or ""."""
+    sentence = max(text.rfind(ch, 0, start) for ch in SENTENCE_END) + 1
+    end = start
+    while end > sentence and text[end - 1] in CLAUSE_SEPARATORS:
+        end -= 1
+    for _ in range(CLAUSES_BACK):
+        begin = max(sentence, *(text.rfind(ch, sentence, end) + 1 for ch in CLAUSE_SEPARATORS))
+        clause = text[begin:end]
+        found = find_quantities(clause)
+        words = clean_lead(clause[:found[0].start] if found else clause)
+        if words and not names_nothing(words) and (picked := pick(words)):
+            return picked
+        if begin <= sentence:
+            return ""
+        end = begin - 1
+    return ""
+
+
+def _object_of(words: str) -> str:
+    """The object of a verb phrase: the words after its leading verbs (受理群众来信 → 群众来信)."""
+    tags = tagged(words)
+    at = 0
+    for word, flag in tags:
+        if flag not in ("v", "d"):
+            break
+        at += len(word)
+    rest = "".join(word for word, _ in tags[len(_words_upto(tags, at)):][-OBJECT_WORDS:])
+    return rest if len(rest) >= 2 and not names_nothing(rest) else ""
+
+
+def _words_upto(tags: tuple[tuple[str, str], ...], chars: int) -> list[str]:
+    out, total = [], 0
+    for word, _ in tags:
+        if total >= chars:
+            break
+        out.append(word)
+        total += len(word)
+    return out
 
 
 def _thing(text: str, candidate: Candidate) -> str:
@@ -118,7 +234,14 @@ def _thing(text: str, candidate: Candidate) -> str:
     lead = _strip_suffix(lead, COMPLEMENTS)
     if not lead or lead in LIGHT_VERBS or lead.endswith(EXISTENCE_VERBS):
         return noun
-    return lead[-VERB_CHARS:] + noun
+    return _last_verb(lead) + noun
+
+
+def _last_verb(lead: str) -> str:
+    """The verb that acts on the noun after the unit: the last word of the lead, whole
+    (目前青龙镇聘请|1名律师 → 聘请; 依法拆除|8处 → 拆除), as the segmenter draws it."""
+    tail = words(lead)[-1]
+    return tail if len(tail) >= VERB_CHARS else lead[-VERB_CHARS:]
 
 
 def clean_lead(lead: str) -> str:
@@ -157,9 +280,13 @@ def counted_noun(text: str, quantity: Quantity) -> str:
     end = quantity.end
     limit = min(len(text), end + TRAILING_NOUN_MAX)
     stop = end
+    # A predicate starts with a word of its own: not 正 in 社区矫正对象, nor 全 in 全体会议.
+    starts = {end + s: text[end + s:end + e] for s, e in word_spans(text[end:limit])}
     while stop < limit and text[stop] not in STOP and not text[stop].isdigit():
-        if stop > end and text.startswith(PREDICATE_STARTS, stop):
+        if stop > end and _predicate_at(starts.get(stop)):
             break
+        if text[stop] in CN_CHARS and _count_starts(text, stop):
+            break  # 两批|三人次: the next count, written in Chinese numerals
         stop += 1
     noun = text[end:stop]
     if stop < len(text) and stop == limit and text[stop] not in STOP:
@@ -168,7 +295,7 @@ def counted_noun(text: str, quantity: Quantity) -> str:
         if not ends:
             return ""
         noun = noun[:max(ends)]
-    if text.startswith(PREDICATE_STARTS, end):
+    if _predicate_at(starts.get(end)):
         return ""
     noun = "".join(ch for ch in noun if ch not in QUOTE_MARKS)
     if quantity.unit in PERSON_CLASSIFIERS:
@@ -177,6 +304,16 @@ def counted_noun(text: str, quantity: Quantity) -> str:
         if ends:
             noun = noun[:max(ends)]
     return _strip_suffix(noun, GENERIC_HEADS) if len(noun) > 4 else noun
+
+
+def _predicate_at(word: str | None) -> bool:
+    """Whether a word (as the segmenter draws it) starts a predicate (已, 全部, 得到妥善…)."""
+    return word is not None and (word in PREDICATE_STARTS or word.startswith(tuple(p for p in PREDICATE_STARTS if len(p) > 1)))
+
+
+def _count_starts(text: str, pos: int) -> bool:
+    found = find_quantities(text[pos:pos + TRAILING_NOUN_MAX])
+    return bool(found) and found[0].start == 0
 
 
 def _with_measure(name: str, unit: str, paired: bool = False) -> str:
@@ -271,7 +408,7 @@ def _strip_leading(name: str) -> str:
         if match and match.end() < len(name):
             return name[match.end():]
     for words in (ENUMERATOR_WORDS, TIME_WORDS, TOTALISERS, SCOPE_WORDS, MANNER_ADVERBS, LIGHT_VERBS,
-                  _SETTING_UP):
+                  _SETTING_UP, PURPOSE_VERBS):
         stripped = _strip_prefix(name, words)
         if stripped != name and stripped and stripped[0] not in MEASURE_HEADS:  # 覆盖率 is a noun
             return stripped
