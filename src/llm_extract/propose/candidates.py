@@ -210,11 +210,14 @@ def table_row_start(text: str, num_start: int, limit: int) -> int | None:
     the clause is the row up to the number: what a cell says is not cut at its own punctuation
     (行政诉讼案件（一审）), and a first cell that is only a serial number (1, 2.) is left out.
     None when the number is not in a table row."""
-    line_start = text.rfind("\n", 0, num_start) + 1
+    # Looked for within the clause's reach only: a long line is not scanned back for each number.
+    found = text.rfind("\n", limit, num_start)
+    line_start = found + 1 if found >= 0 else limit
     if "\t" not in text[line_start:num_start]:
         return None
-    start = max(line_start, limit)
-    if start == line_start and (serial := _SERIAL_CELL.match(text, start, num_start)):
+    start = line_start
+    at_row_start = found >= 0 or limit == 0
+    if at_row_start and (serial := _SERIAL_CELL.match(text, start, num_start)):
         start = serial.end()
     while start < num_start and text[start].isspace():
         start += 1

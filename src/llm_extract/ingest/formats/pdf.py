@@ -225,7 +225,7 @@ def _line(chars: list[_Char], page: int) -> Line | None:
     right = max(c.box[2] for c in inked)
     bottom = min(c.box[1] for c in inked)
     top = max(c.box[3] for c in inked)
-    return Line(text.strip(), left, right, top, bottom, page, em, _lead(body, left))
+    return Line(text.strip(), left, right, top, bottom, page, em=em, lead=_lead(body, left))
 
 
 def _left_to_right(chars: list[_Char]) -> list[_Char]:
@@ -247,7 +247,7 @@ def _plain(text: str, chars: list[_Char], page: int, em: float) -> Line:
     """A line whose cleaned text no longer lines up with its characters: its box, no first word."""
     inked = [c for c in chars if not c.ch.isspace()] or chars
     return Line(text.strip(), min(c.box[0] for c in inked), max(c.box[2] for c in inked),
-                max(c.box[3] for c in inked), min(c.box[1] for c in inked), page, em)
+                max(c.box[3] for c in inked), min(c.box[1] for c in inked), page, em=em)
 
 
 def _word_space(before: _Char | None, after: _Char | None, em: float) -> bool:
