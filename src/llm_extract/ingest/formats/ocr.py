@@ -150,7 +150,8 @@ def reading_order(boxes: Sequence[Box]) -> list[tuple[str, Box]]:
 
 def expected_converter(data: bytes, text_converter: str) -> str | None:
     """What `pdf.convert` will name for these bytes, without converting them: the text path's
-    name, or OCR's when no page has any text (None when PDFium cannot open the file)."""
+    name, or OCR's when no page has any text (None when PDFium cannot open the file or a page:
+    the conversion then says what is wrong with it, as that file's one line)."""
     import pypdfium2 as pdfium
 
     try:
@@ -158,15 +159,22 @@ def expected_converter(data: bytes, text_converter: str) -> str | None:
     except pdfium.PdfiumError:
         return None
     try:
-        for index in range(len(pdf)):
-            page = pdf[index]
-            textpage = page.get_textpage()
-            try:
-                if textpage.count_chars() and textpage.get_text_range().strip():
-                    return text_converter
-            finally:
-                textpage.close()
-                page.close()
+        return _expected(pdf, text_converter)
+    except pdfium.PdfiumError:
+        return None
     finally:
         pdf.close()
+
+
+def _expected(pdf: Any, text_converter: str) -> str:
+    """The text path's name as soon as one page has text, else OCR's."""
+    for index in range(len(pdf)):
+        page = pdf[index]
+        textpage = page.get_textpage()
+        try:
+            if textpage.count_chars() and textpage.get_text_range().strip():
+                return text_converter
+        finally:
+            textpage.close()
+            page.close()
     return converter_name()

@@ -84,7 +84,13 @@ def converter_name() -> str:
 
 
 def expected_converter(data: bytes) -> str | None:
-    """The name `convert` gives these bytes: OCR's for a PDF without a text layer (ocr.py)."""
+    """The name `convert` gives these bytes: OCR's for a PDF without a text layer (ocr.py).
+    None for bytes `convert` refuses before PDFium parses them (a compressed bomb): the
+    conversion says so, as that file's one line."""
+    try:
+        check_inflated(data)
+    except InputError:
+        return None
     return ocr.expected_converter(data, converter_name())
 
 
