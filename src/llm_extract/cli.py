@@ -160,6 +160,10 @@ def run(
             pace = f"{event.docs_per_minute:.1f} docs/min, {event.requests_per_second:.1f} req/s"
             if event.limit < event.concurrency:
                 pace += f", rate-limited: {event.limit} of {event.concurrency} at once"
+            if event.tokens_per_second is not None:
+                pace += f", {event.tokens_per_second:.1f} tok/s per request"
+            if event.slowed is not None and event.slowed < event.concurrency:
+                pace += f", machine busy: {event.slowed} of {event.concurrency} at once"
             progress.update(state["task"], pace=pace)
         elif isinstance(event, Waiting):
             progress.console.print(f"waiting for the database: {escape(event.message)}", highlight=False)
