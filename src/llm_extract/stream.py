@@ -138,6 +138,9 @@ class StreamedCreate:
                                           request, body=payload)
                 chunk = ChatCompletionChunk.model_validate(payload)
                 progress.saw(payload, chunk)
+                if seen:  # llama.cpp's server repeats the role in every delta; the state would join them
+                    for choice in chunk.choices:
+                        choice.delta.role = None
                 if chunk.choices or chunk.usage is not None or not seen:
                     state.handle_chunk(chunk)
                     seen = True
