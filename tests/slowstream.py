@@ -30,6 +30,7 @@ class Pace:
     silent_after: int | None = None
     tools: bool = False  # the answer as a tool call's arguments (llama-cpp-python's TOOLS mode)
     usage: bool = True
+    repeat_role: bool = False  # the role in every delta, as llama.cpp's server sends it
 
 
 @dataclass
@@ -71,7 +72,7 @@ class SlowStream(Loopback):
                     call.update(id="t1", type="function", function={"name": name, "arguments": piece})
                 out.append(_chunk({"tool_calls": [call]}))
             else:
-                out.append(_chunk({"content": piece}))
+                out.append(_chunk({"content": piece, **({"role": "assistant"} if pace.repeat_role else {})}))
         out.append(_chunk({}, "tool_calls" if pace.tools else "stop"))
         if pace.usage:
             out.append(f'data: {{"id": "s1", "object": "chat.completion.chunk", "created": 0, "model": "slow", '

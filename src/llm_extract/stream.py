@@ -127,7 +127,7 @@ class StreamedCreate:
     def _read(self, lines: Iterator[str], request: httpx.Request) -> tuple[ChatCompletionStreamState[Any], _Progress]:
         state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
         progress = _Progress(self.stall, self.clock)
-        seen = False
+        seen = role_seen = False
         for data in _events(lines):
             if data is not None:
                 if data.strip() == "[DONE]":
@@ -136,11 +136,15 @@ class StreamedCreate:
                 if isinstance(payload, dict) and "error" in payload:
                     raise openai.APIError(f"the server failed while answering: {_message(payload['error'])}",
                                           request, body=payload)
+                # llama.cpp's server repeats the role in every delta; the state would join them.
+                for choice in payload.get("choices") or ():
+                    delta = choice.get("delta") if isinstance(choice, dict) else None
+                    if isinstance(delta, dict) and delta.get("role"):
+                        if role_seen:
+                            delta.pop("role")
+                        role_seen = True
                 chunk = ChatCompletionChunk.model_validate(payload)
                 progress.saw(payload, chunk)
-                if seen:  # llama.cpp's server repeats the role in every delta; the state would join them
-                    for choice in chunk.choices:
-                        choice.delta.role = None
                 if chunk.choices or chunk.usage is not None or not seen:
                     state.handle_chunk(chunk)
                     seen = True
