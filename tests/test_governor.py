@@ -43,7 +43,17 @@ def test_short_answers_say_nothing():
     governor, _ = _governor()
     for _ in range(20):
         governor.observe(3, 10.0)
-    assert governor.speed() is None and governor.best == 0.0
+    assert governor.speed() is None and governor.best == {}
+
+
+def test_requests_decoded_together_are_not_judged_against_one_alone():
+    # Quiet: alone 18 tok/s, four together 6 tok/s each (batching on a CPU): no slowdown.
+    governor, _ = _governor()
+    for _ in range(3):
+        governor.observe(180, 10.0, in_flight=1)
+    for _ in range(40):
+        governor.observe(60, 10.0, in_flight=4)
+    assert governor.steps == [] and governor.cap is None
 
 
 def test_the_throttle_admits_no_more_than_the_cap():
