@@ -92,3 +92,21 @@ def test_decoding_speed_is_reported_to_the_governor():
     assert backend.governor is not None
     speed = backend.governor.speed()
     assert speed is not None and 5 < speed < 25  # 9 tokens over ~0.45 s: ~20 tok/s
+
+
+@pytest.mark.parametrize(("script", "error"), [(["500"], None), (["429"], None), (["401"], "LLM_EXTRACT_API_KEY")])
+def test_statuses_before_the_stream_are_handled_as_without_streaming(script, error):
+    from tests.faultproxy import FaultProxy
+
+    server = SlowStream(Pace(ANSWER, pieces=3))
+    with server.running():
+        proxy = FaultProxy(server.base_url, script)
+        with proxy.running():
+            backend = _backend(proxy.base_url, stall_timeout=5, mode="json_schema")
+            if error is None:
+                answer, _ = backend.complete(MODEL, MESSAGES)
+                assert answer.c1.name == "培训" and proxy.requests == 2
+            else:
+                with pytest.raises(EndpointError, match=error):
+                    backend.complete(MODEL, MESSAGES)
+                assert proxy.requests == 1
