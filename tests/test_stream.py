@@ -110,3 +110,27 @@ def test_statuses_before_the_stream_are_handled_as_without_streaming(script, err
                 with pytest.raises(EndpointError, match=error):
                     backend.complete(MODEL, MESSAGES)
                 assert proxy.requests == 1
+
+
+def test_a_request_waits_while_the_server_makes_progress_on_another():
+    # One request gets an event only every 0.8 s (its prompt waits for server steps) while
+    # another streams every 0.1 s: the server is working, so the slow one is not given up at the
+    # 0.5 s stall timeout. (Two stand-in servers; the two clients share one pulse, as all the
+    # requests of a run to the embedded server do.)
+    import threading
+
+    import openai
+
+    from llm_extract.stream import StreamedCreate
+
+    busy = SlowStream(Pace(ANSWER, gap=0.1, pieces=50))
+    slow = SlowStream(Pace(ANSWER, gap=0.8, pieces=1))
+    with busy.running(), slow.running():
+        streaming = StreamedCreate(openai.OpenAI(base_url=busy.base_url, api_key="x", max_retries=0), 0.5)
+        waiting = StreamedCreate(openai.OpenAI(base_url=slow.base_url, api_key="x", max_retries=0), 0.5)
+        waiting.pulse = streaming.pulse
+        other = threading.Thread(target=streaming, kwargs={"model": "slow", "messages": MESSAGES})
+        other.start()
+        completion = waiting(model="slow", messages=MESSAGES)
+        other.join()
+    assert completion.choices[0].message.content == ANSWER

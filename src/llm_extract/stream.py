@@ -4,8 +4,9 @@ not when they have taken long.
 On a machine that other jobs keep busy, the embedded server decodes slowly but steadily; a total
 timeout cuts such requests off, and the retry then queues behind the decoding the server is still
 doing for the abandoned one. So each request streams its answer (`stream=true`) and is abandoned
-only when nothing new has come for `stall` seconds: no new token, and, from llama.cpp's server,
-no prompt-processing progress either (`return_progress`). The SSE keep-alive pings both servers
+only when nothing new has come for `stall` seconds, for it or for any other request of the run at
+the same server: no new token, and, from llama.cpp's server, no prompt-processing progress either
+(`return_progress`). The SSE keep-alive pings both servers
 send while silent are not progress. The answer is assembled into one ChatCompletion (openai's
 ChatCompletionStreamState), so instructor validates and re-asks exactly as without streaming.
 
@@ -31,19 +32,33 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.completion_usage import CompletionUsage
 
-OnDecoded = Callable[[int, float], None]  # (tokens, seconds between the first and the last)
+OnDecoded = Callable[[int, float], None]
+SILENT_GRACE = 2.0  # a socket without even a ping is given up after this many stall timeouts  # (tokens, seconds between the first and the last)
 
 
 class Stalled(openai.APITimeoutError):
     """No progress for the stall timeout: transient, like any timeout (the request is retried)."""
 
 
+class _Pulse:
+    """When the server last moved for any request of this client. A request waits while the
+    server works on the others: one server step (a batch of several slots' prompts) can take
+    longer on a loaded machine than the stall timeout, and only the requests in it move."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.last = clock()
+
+    def beat(self, now: float) -> None:
+        self.last = max(self.last, now)
+
+
 class _Progress:
     """When the request last moved: a token, or more of the prompt processed."""
 
-    def __init__(self, stall: float, clock: Callable[[], float]) -> None:
+    def __init__(self, stall: float, clock: Callable[[], float], pulse: _Pulse) -> None:
         self.stall = stall
         self.clock = clock
+        self.pulse = pulse
         self.last = clock()
         self.prompt_done = -1
         self.tokens = 0
@@ -66,9 +81,10 @@ class _Progress:
                 self.tokens += 1
                 self.first_token = self.first_token if self.first_token is not None else now
                 self.last_token = now
+        self.pulse.beat(self.last)
 
     def stalled(self) -> bool:
-        return self.clock() - self.last > self.stall
+        return self.clock() - max(self.last, self.pulse.last) > self.stall
 
 
 def _events(lines: Iterator[str]) -> Iterator[str | None]:
@@ -95,9 +111,11 @@ class StreamedCreate:
 
     def __init__(self, client: openai.OpenAI, stall: float, *, extra_body: dict[str, Any] | None = None,
                  on_decoded: OnDecoded | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        # The read timeout bounds silence on the socket; pings are caught by _Progress instead.
-        self.client = client.with_options(timeout=httpx.Timeout(stall, connect=min(stall, 10.0)))
+        # Both servers ping a silent stream (every 15 or 30 s), and each ping is a moment to judge
+        # progress; the socket's own read timeout only catches a server that does not even ping.
+        self.client = client.with_options(timeout=httpx.Timeout(stall * SILENT_GRACE, connect=min(stall, 10.0)))
         self.stall = stall
+        self.pulse = _Pulse(clock)
         self.extra_body = extra_body or {}
         self.on_decoded = on_decoded
         self.clock = clock
@@ -126,7 +144,7 @@ class StreamedCreate:
 
     def _read(self, lines: Iterator[str], request: httpx.Request) -> tuple[ChatCompletionStreamState[Any], _Progress]:
         state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
-        progress = _Progress(self.stall, self.clock)
+        progress = _Progress(self.stall, self.clock, self.pulse)
         seen = role_seen = False
         for data in _events(lines):
             if data is not None:
