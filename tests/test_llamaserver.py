@@ -134,3 +134,34 @@ def test_documents_in_flight_together_are_stored_and_reported_in_input_order(tmp
         stored = store.query("SELECT path, (SELECT count(*) FROM metrics m WHERE m.doc_id = d.doc_id) AS n FROM documents d")
     assert sorted(Path(r["path"]).name for r in stored) == [f.name for f in files]
     assert all(r["n"] > 0 for r in stored if not r["path"].endswith("004_264309198007c7ae.txt"))
+
+
+def test_the_build_reports_its_percentage_as_it_goes(tmp_path):
+    from llm_extract.model import llamaserver
+
+    seen: list[int] = []
+    script = 'echo "-- Configuring"; echo "[  7%] Building C object a.o"; echo "[ 50%] Linking"; echo "[3/4] ninja step"'
+    with (tmp_path / "build.log").open("w") as out:
+        llamaserver._run(["sh", "-c", script], out, tmp_path / "build.log", seen.append)
+    assert seen == [7, 50, 75] and "Configuring" in (tmp_path / "build.log").read_text()
+
+
+def test_a_failed_build_step_is_one_line_naming_the_log(tmp_path):
+    from llm_extract.model import llamaserver
+    from llm_extract.errors import LocalModelError
+
+    with (tmp_path / "build.log").open("w") as out, pytest.raises(LocalModelError, match="build.log"):
+        llamaserver._run(["sh", "-c", "echo boom; exit 3"], out, tmp_path / "build.log")
+
+
+def test_a_build_is_needed_only_without_a_server_and_unless_another_runtime_is_asked_for(tmp_path, monkeypatch):
+    from llm_extract.model import llamaserver
+
+    monkeypatch.delenv(llamaserver.ENV_BINARY, raising=False)
+    assert llamaserver.needs_build(tmp_path, "auto") and llamaserver.needs_build(tmp_path, "llama-server")
+    assert not llamaserver.needs_build(tmp_path, "llama-cpp-python")
+    built = llamaserver.binary_path(tmp_path)
+    built.parent.mkdir(parents=True)
+    built.write_text("#!/bin/sh\n")
+    built.chmod(0o755)
+    assert not llamaserver.needs_build(tmp_path, "auto")

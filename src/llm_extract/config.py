@@ -48,7 +48,10 @@ class Settings(BaseSettings):
     # A run opens the database only to write a document; if readers (sql, show, export, another
     # tool) have it open then, it waits this long for them before it stops, keeping what it saved.
     lock_wait: float = Field(default=600.0, ge=0, description="seconds a run waits for readers to close the database")
-    timeout: float = Field(default=120.0, gt=0, description="seconds per HTTP request")
+    timeout: float = Field(default=120.0, gt=0, description="seconds per HTTP request to a remote endpoint")
+    # The embedded model streams its answers; a busy machine makes it slow, not stuck.
+    stall_timeout: float = Field(default=120.0, gt=0, description="embedded model: seconds without "
+                                 "progress (no new token, no prompt processed) before a request is given up")
     max_attempts: int = Field(default=5, ge=1, description="tries per request on transient errors")
     max_retry_seconds: float = Field(default=300.0, gt=0, description="total retry budget per request")
     max_reasks: int = Field(default=1, ge=0, description="re-asks after a validation failure")

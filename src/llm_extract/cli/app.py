@@ -129,6 +129,8 @@ def run(
 
     settings = _settings(db=db, base_url=base_url, model=model, api_key=api_key, mode=mode,
                          concurrency=concurrency, model_path=model_path)
+    if backend == Backend.llm and settings.is_local:
+        _ensure_llama_server(settings)
     # markup=False: the description is a file name, never markup or emoji codes.
     progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TextColumn("{task.fields[pace]}"), console=err, transient=False)
@@ -164,6 +166,10 @@ def run(
             pace = f"{event.docs_per_minute:.1f} docs/min, {event.requests_per_second:.1f} req/s"
             if event.limit < event.concurrency:
                 pace += f", rate-limited: {event.limit} of {event.concurrency} at once"
+            if event.tokens_per_second is not None:
+                pace += f", {event.tokens_per_second:.1f} tok/s per request"
+            if event.slowed is not None and event.slowed < event.concurrency:
+                pace += f", machine busy: {event.slowed} of {event.concurrency} at once"
             progress.update(state["task"], pace=pace)
         elif isinstance(event, Waiting):
             progress.console.print(f"waiting for the database: {escape(event.message)}", highlight=False)
@@ -686,6 +692,35 @@ def serve(
         pass
     finally:
         server.stop()
+
+
+def _ensure_llama_server(settings: Settings) -> None:
+    """The embedded model's first run builds llama.cpp's server if it is missing (the one compile
+    of the set-up), with a progress bar; a failed build falls back to llama-cpp-python's server
+    when that is installed, else stops with the build's one line."""
+    import importlib.util
+
+    from llm_extract.model import llamaserver
+
+    if not llamaserver.needs_build(settings.cache_dir, settings.local_server):
+        return
+    err.print("the embedded model needs llama.cpp's server, built once from the llama.cpp sources on PyPI "
+              "(about 8-10 minutes on 2 cores; `llm-extract build-server` does it ahead of time)", highlight=False)
+    started = time.monotonic()
+    bar = Progress(TextColumn("building llama-server"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                   TimeElapsedColumn(), console=err, transient=True)
+    try:
+        with bar:
+            task = bar.add_task("build", total=100)
+            llamaserver.build(settings.cache_dir, say=lambda line: err.print(line, highlight=False, markup=False),
+                              on_progress=lambda percent: bar.update(task, completed=percent))
+    except LlmExtractError as exc:
+        if settings.local_server == "auto" and importlib.util.find_spec("llama_cpp") is not None:
+            err.print(f"note  {escape(str(exc))}; using llama-cpp-python's server instead", highlight=False)
+            return
+        raise _fail(exc) from exc
+    err.print(f"built llama-server in {(time.monotonic() - started) / 60:.1f} min; later runs start at once",
+              highlight=False)
 
 
 @app.command("build-server")

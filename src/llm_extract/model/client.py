@@ -33,7 +33,9 @@ from tenacity import (
 from llm_extract.config import Settings
 from llm_extract.label.backend import T
 from llm_extract.errors import EndpointError, ModelOutputError, TruncatedOutput
+from llm_extract.model.governor import LoadGovernor
 from llm_extract.schemas import Usage
+from llm_extract.model.stream import Stalled, StreamedCreate
 from llm_extract.model.throttle import Outcome, RequestsStopped, Throttle, Ticket
 
 log = logging.getLogger(__name__)
@@ -163,6 +165,8 @@ def describe(exc: BaseException, base_url: str) -> str:
         return f"the endpoint rejected the request (HTTP 400: {_short(root)}); if the context is too long, lower the input size or use a larger-context model"
     if isinstance(root, openai.RateLimitError):
         return f"the endpoint {base_url} kept rate-limiting (HTTP 429); lower --concurrency or raise LLM_EXTRACT_MAX_RETRY_SECONDS"
+    if isinstance(root, Stalled):
+        return f"the embedded model at {base_url} made no progress for LLM_EXTRACT_STALL_TIMEOUT seconds; check the server log"
     if isinstance(root, openai.APITimeoutError):
         return f"the endpoint {base_url} timed out; raise LLM_EXTRACT_TIMEOUT or check the server"
     if isinstance(root, openai.APIConnectionError):
@@ -194,9 +198,16 @@ def endpoint_mode(base_url: str) -> str:
 
 
 class InstructorBackend:
-    """Structured completions from any OpenAI-compatible endpoint."""
+    """Structured completions from any OpenAI-compatible endpoint.
 
-    def __init__(self, settings: Settings, base_url: str, api_key: str | None = None) -> None:
+    `local`: the endpoint is the embedded server on this machine. Its answers are then streamed
+    and a request is given up only when it makes no progress for `stall_timeout` (see `stream`),
+    and a governor keeps fewer requests in flight while the machine decodes slowly. A remote
+    endpoint gets one HTTP request per attempt, bounded by `timeout` in total.
+    """
+
+    def __init__(self, settings: Settings, base_url: str, api_key: str | None = None, *,
+                 local: bool = False) -> None:
         self.settings = settings
         self.base_url = base_url
         self.model = settings.resolved_model()
@@ -204,10 +215,20 @@ class InstructorBackend:
         # openai's own retries are off: tenacity does it, with our bounds and our counting.
         raw = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
                             timeout=settings.timeout, max_retries=0)
-        self.client = instructor.from_openai(raw, mode=self.mode)
         # Every request through this client, from any thread, is admitted by one throttle: the
         # run's requests share the endpoint, so they share its 429s. The run sets its ceiling.
         self.throttle = Throttle()
+        self.governor: LoadGovernor | None = None
+        if local:
+            self.governor = LoadGovernor(self.throttle)
+            # return_progress: llama.cpp's server reports prompt processing as it goes (other
+            # servers ignore the field), so a long prompt on a slow machine is seen to move.
+            create = StreamedCreate(raw, settings.stall_timeout, extra_body={"return_progress": True},
+                                    on_decoded=self.governor.observe)
+            self.client = instructor.Instructor(client=raw, create=instructor.patch(create=create, mode=self.mode),
+                                                mode=self.mode)
+        else:
+            self.client = instructor.from_openai(raw, mode=self.mode)
 
     def complete(self, response_model: type[T], messages: list[dict[str, str]],
                  context: dict[str, Any] | None = None) -> tuple[T, Usage]:

@@ -9,13 +9,17 @@ that package (the same version as the installed runtime), build only the `llama-
 statically linked, and keep the binary in the cache folder. Without it the embedded model falls
 back to llama-cpp-python's server, slower but the same answers' shape.
 
-Build: `llm-extract build-server` (about 8 minutes on 2 cores; needs a C++ compiler and CMake,
-which the `local` extra installs from PyPI when the system has none).
+This is the one compile of llama.cpp in the set-up: the `local` extra installs no runtime that
+compiles it (llama-cpp-python, the fallback runtime, is the separate `local-python` extra), and
+the first `run` with the embedded model builds this server when it is missing, with a progress
+bar; `llm-extract build-server` does the same ahead of time. About 8-10 minutes on 2 cores;
+needs a C++ compiler, and CMake, which the `local` extra installs from PyPI.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,6 +48,11 @@ CMAKE_OPTIONS = (
     "-DLLAMA_OPENSSL=OFF",
 )
 ENV_BINARY = "LLM_EXTRACT_LLAMA_SERVER"
+# CMake's Makefile generator prefixes each step with the build's percentage ("[ 42%] Building"),
+# Ninja with steps done of all ("[84/200] Building").
+PERCENT = re.compile(r"^\[\s*(\d{1,3})%\]")
+STEPS = re.compile(r"^\[(\d+)/(\d+)\]")
+OnProgress = Callable[[int], None]
 
 
 def source_version() -> str:
@@ -78,9 +87,11 @@ def works(binary: Path) -> bool:
         return False
 
 
-def build(cache_dir: Path, jobs: int = 0, say: Callable[[str], None] = print, force: bool = False) -> Path:
+def build(cache_dir: Path, jobs: int = 0, say: Callable[[str], None] = print, force: bool = False,
+          on_progress: OnProgress | None = None) -> Path:
     """Download the llama.cpp sources from PyPI, build llama-server, install it atomically.
-    A server already built from the same sources that runs here is kept unless `force`."""
+    A server already built from the same sources that runs here is kept unless `force`.
+    `on_progress` hears the build's percentage as it goes."""
     existing = binary_path(cache_dir)
     if not force and existing.is_file() and works(existing):
         say(f"llama-server is already built: {existing} (--force rebuilds it)")
@@ -99,7 +110,8 @@ def build(cache_dir: Path, jobs: int = 0, say: Callable[[str], None] = print, fo
         say(f"building llama-server with {jobs} jobs (several minutes; log: {log})")
         with log.open("w") as out:
             _run([cmake, "-S", str(source), "-B", str(work / "build"), *CMAKE_OPTIONS], out, log)
-            _run([cmake, "--build", str(work / "build"), "--target", "llama-server", "-j", str(jobs)], out, log)
+            _run([cmake, "--build", str(work / "build"), "--target", "llama-server", "-j", str(jobs)], out, log,
+                 on_progress)
         built = work / "build" / "bin" / "llama-server"
         if not built.is_file():
             raise LocalModelError(f"the build finished without {built.name}; see {log}")
@@ -134,7 +146,27 @@ def _download_sources(work: Path) -> Path:
     return found[0]
 
 
-def _run(command: list[str], out: IO[str], log: Path) -> None:
-    done = subprocess.run(command, check=False, stdout=out, stderr=subprocess.STDOUT)
-    if done.returncode != 0:
-        raise LocalModelError(f"building llama-server failed ({Path(command[0]).name} exit {done.returncode}); see {log}")
+def _run(command: list[str], out: IO[str], log: Path, on_progress: OnProgress | None = None) -> None:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace") as process:
+        for line in process.stdout or ():
+            out.write(line)
+            percent = _percent(line)
+            if percent is not None and on_progress is not None:
+                on_progress(percent)
+    if process.returncode != 0:
+        raise LocalModelError(f"building llama-server failed ({Path(command[0]).name} exit {process.returncode}); see {log}")
+
+
+def _percent(line: str) -> int | None:
+    if match := PERCENT.match(line):
+        return min(100, int(match.group(1)))
+    if (match := STEPS.match(line)) and int(match.group(2)) > 0:
+        return min(100, 100 * int(match.group(1)) // int(match.group(2)))
+    return None
+
+
+def needs_build(cache_dir: Path, local_server: str) -> bool:
+    """Whether the embedded model lacks llama.cpp's server and should build it before serving:
+    not when another runtime was asked for, or one is set by LLM_EXTRACT_LLAMA_SERVER."""
+    return local_server != "llama-cpp-python" and find_binary(cache_dir) is None

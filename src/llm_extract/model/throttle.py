@@ -56,6 +56,7 @@ class FlightState:
     answered: int  # requests the server answered (not refused)
     refused: int  # HTTP 429s
     paused_for: float  # seconds until new requests may go again (0 when not paused)
+    capped: int | None = None  # fewer allowed because the machine is slow (see governor), else None
 
 
 class Throttle:
@@ -77,6 +78,7 @@ class Throttle:
         self._epoch = 0  # bumped at every cut: 429s of requests sent before a cut do not cut again
         self._strikes = 0  # cuts since the last answer: lengthens the backoff without Retry-After
         self._stopped = False
+        self._cap: int | None = None  # set by a LoadGovernor while the machine is slow
         self.answered = 0
         self.refused = 0
 
@@ -90,6 +92,18 @@ class Throttle:
             self.ceiling = ceiling
             self._limit = min(self._limit, float(ceiling))
             self._cond.notify_all()
+
+    def cap(self, most: int | None) -> None:
+        """At most `most` requests at once whatever the 429 arithmetic allows (None: no cap). A
+        cap is the machine's pace, not the server's refusal: it leaves the limit and its growth alone."""
+        with self._cond:
+            self._cap = most
+            self._cond.notify_all()
+
+    def _admits(self) -> bool:
+        if self._cap is not None and self._in_flight >= self._cap:
+            return False
+        return self._limit == math.inf or self._in_flight < int(self._limit)  # the limit is >= 1
 
     def _cut(self) -> None:
         # Halve what the server was actually given (the limit may be far above what was in flight
@@ -123,7 +137,7 @@ class Throttle:
                 answered = self.answered
                 if now < self._resume_at:
                     self._cond.wait(self._resume_at - now)
-                elif self._limit == math.inf or self._in_flight < int(self._limit):  # the limit is >= 1
+                elif self._admits():
                     self._in_flight += 1
                     return Ticket(self._epoch, held, excused)
                 else:
@@ -176,7 +190,7 @@ class Throttle:
         with self._cond:
             limit = None if self._limit == math.inf else max(1, int(self._limit))
             return FlightState(self._in_flight, limit, self.ceiling, self.answered, self.refused,
-                               max(0.0, self._resume_at - self._clock()))
+                               max(0.0, self._resume_at - self._clock()), self._cap)
 
 
 def throttle_of(labeller: object) -> Throttle | None:

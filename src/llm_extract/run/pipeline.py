@@ -21,6 +21,7 @@ from llm_extract.store.dbfile import run_lock
 from llm_extract.ingest.documents import Document, Fingerprint, find_reports, fingerprint, load
 from llm_extract.errors import EndpointError, InputError, StoreError
 from llm_extract.run.extract import extract_document
+from llm_extract.model.governor import governor_of
 from llm_extract.label.labellers import (
     Labeller,
     LLMLabeller,
@@ -91,6 +92,8 @@ class Throughput:
     limit: int  # requests allowed at once now: below `concurrency` while the endpoint rate-limits
     concurrency: int
     refused: int  # HTTP 429s so far
+    slowed: int | None = None  # requests allowed at once while the machine is slow (embedded model)
+    tokens_per_second: float | None = None  # per request lately (embedded model)
 
 
 Event = Failed | Skipped | Note | Waiting | Started | DocStarted | DocDone | Throughput
@@ -176,7 +179,8 @@ def open_labeller(settings: Settings, backend: BackendKind = "llm", prompts: Pro
 
     prompts = prompts or Prompts()
     with _endpoint(settings, prompts) as endpoint:
-        client = model_backend or InstructorBackend(settings, endpoint.base_url, endpoint.api_key)
+        client = model_backend or InstructorBackend(settings, endpoint.base_url, endpoint.api_key,
+                                                    local=settings.is_local)
         labeller = LLMLabeller(client, prompts, settings.resolved_model(), settings.max_reasks, settings.names,
                                settings.model_labels)
         concurrency = settings.concurrency or endpoint.parallel or settings.resolved_concurrency()
@@ -354,7 +358,7 @@ def _extract_in_order(docs: Iterable[Document], labelling: Labelling, writer: Wr
     every document saved so far stays saved.
     """
     throttle = throttle_of(labelling.labeller)
-    pace = _Pace(summary, throttle, labelling.concurrency)
+    pace = _Pace(summary, throttle, labelling.concurrency, labelling.labeller)
     if labelling.concurrency == 1:
         # One request at a time: nothing to overlap, so the document is extracted on this thread
         # (a Ctrl-C then lands in the extraction itself, not in a wait on another thread).
@@ -414,8 +418,10 @@ def _stop(throttle: Throttle | None, requests: ThreadPoolExecutor, documents: Th
 class _Pace:
     """Documents per minute and requests per second since the run's first document."""
 
-    def __init__(self, summary: RunSummary, throttle: Throttle | None, concurrency: int) -> None:
+    def __init__(self, summary: RunSummary, throttle: Throttle | None, concurrency: int,
+                 labeller: object = None) -> None:
         self.summary = summary
+        self.labeller = labeller
         self.throttle = throttle
         self.concurrency = concurrency
         self.started = time.monotonic()
@@ -429,8 +435,10 @@ class _Pace:
                               self.concurrency, 0)
         state = self.throttle.state()
         limit = min(state.limit or self.concurrency, self.concurrency)
+        governor = governor_of(self.labeller)
         return Throughput(docs / minutes, (state.answered - self.answered_before) / minutes / 60, state.in_flight,
-                          limit, self.concurrency, state.refused)
+                          limit, self.concurrency, state.refused, state.capped,
+                          governor.speed() if governor is not None else None)
 
 
 def _finish_one(doc: Document, extracting: Callable[[], Extraction], writer: Writer, summary: RunSummary,
