@@ -35,7 +35,7 @@ def test_save_is_one_transaction_and_replaces(tmp_path, report_texts):
         assert store.query("SELECT count(*) n FROM documents")[0]["n"] == 1
         n = store.query("SELECT count(*) n FROM metrics")[0]["n"]
         assert n == len(_extraction().metrics)
-        assert store.is_current("d1", "m", "v1") and not store.is_current("d1", "m", "v2")
+        assert "d1" in store.current_documents("m", "v1") and "d1" not in store.current_documents("m", "v2")
         # A changed file (new doc_id, same path) replaces the old version's rows.
         store.save(_extraction(doc_id="d2", run_id="run3"))
         assert [r["doc_id"] for r in store.query("SELECT doc_id FROM documents")] == ["d2"]

@@ -156,11 +156,12 @@ def _store(settings: Settings, say: Say) -> Store:
 def _to_collect(manifest: Manifest, store: Store, summary: CollectSummary, say: Say) -> list[Document]:
     """The prepared documents still as they were (same bytes) and not stored already."""
     docs = []
+    current = store.current_documents(manifest.shape.model, manifest.prompt_version)  # one query, as run asks
     for entry in manifest.documents:
         doc = _reread(entry, summary, say)
         if doc is None:
             continue
-        if store.is_current(doc.doc_id, manifest.shape.model, manifest.prompt_version, doc.converter):
+        if doc.doc_id in current and current[doc.doc_id] == doc.converter:
             summary.skipped.append(str(doc.path))
             say("skipped", str(doc.path), "already stored with this model and version")
             continue

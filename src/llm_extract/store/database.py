@@ -116,17 +116,6 @@ class Store:
 
     # --- documents --------------------------------------------------------------------------
     @_file_errors
-    def is_current(self, doc_id: str, model: str, prompt_version: str, converter: str | None = None) -> bool:
-        """An unchanged file already extracted with this model and prompt version (and, when given,
-        converted by the same converter: a new converter version may read the file differently)."""
-        row = self.con.execute(
-            "SELECT 1 FROM documents WHERE doc_id = ? AND model = ? AND prompt_version = ? AND status = 'ok'"
-            " AND (? IS NULL OR converter = ?)",
-            [doc_id, model, prompt_version, converter, converter],
-        ).fetchone()
-        return row is not None
-
-    @_file_errors
     def current_documents(self, model: str, prompt_version: str) -> dict[str, str | None]:
         """doc_id -> converter of every document extracted whole with this model and prompt
         version: what a run skips, decided for the whole corpus with one query."""
