@@ -35,7 +35,13 @@ def _tagger() -> jieba.posseg.POSTokenizer:
     return jieba.posseg.POSTokenizer(_tokenizer())
 
 
-@functools.lru_cache(maxsize=4096)
+# Names ask about the same sentence many times within one document (about 60 distinct texts
+# a report); across documents texts differ. A small bound keeps the memo to a document's worth,
+# so a run of thousands holds no more than a run of ten (tests/test_scale.py counts objects).
+_MEMO = 256
+
+
+@functools.lru_cache(maxsize=_MEMO)
 def spans(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) of each word of text, in order, covering it. Dictionary words only (no HMM):
     the HMM guesses words for unknown characters and glues a classifier to an unknown noun
@@ -52,7 +58,7 @@ def words(text: str) -> list[str]:
     return [text[s:e] for s, e in spans(text)]
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=_MEMO)
 def tagged(text: str) -> tuple[tuple[str, str], ...]:
     """(word, part-of-speech tag) pairs in jieba's tag set (n noun, v verb, d adverb, t time …)."""
     return tuple((pair.word, pair.flag) for pair in _tagger().cut(text))
