@@ -156,3 +156,17 @@ def test_no_code_name_is_broken(text):
     for c in find_candidates(text):
         if not c.is_excluded:
             assert name_defect(code_name(text, c), text, c.quote_start, c.quote_end) is None, text
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # 全 + a unit word says where; 全 before a word that only begins like a unit (社会, 道路) is
+        # part of what is counted
+        ("全街道共排查隐患230处", "排查隐患"),
+        ("开展全社会普法宣传活动15场", "全社会普法宣传活动"),
+        ("完成全道路巡查80公里", "全道路巡查"),
+    ],
+)
+def test_scope_words_are_whole_unit_words(text, name):
+    assert _names(text) == [name]

@@ -195,7 +195,8 @@ SELF_BODIES = ("局", "镇", "县", "区", "乡", "委", "办", "所", "院", "�
 COMPARISON_WORDS = ("较上一年", "较去年", "较上年", "比去年", "比上年", "同比", "环比")
 # Scope words that say where, not what (全镇, 全县, 辖区内); 镇级 and 村级 say what and stay.
 SCOPE_PREFIX = "全"
-SCOPE_UNITS = "国镇乡县区市旗省村街道社区州盟"
+# Units as words, not characters: a character class would take 社 of 全社会 or 道 of 全道路.
+SCOPE_UNITS = ("国", "省", "州", "盟", "市", "县", "区", "旗", "镇", "乡", "街道", "社区", "村")
 SCOPE_WORDS = ("辖区内", "辖区", "全体", "各村", "各社区", "各单位", "各部门")
 # Determiners inside a name (查出各类隐患 → 查出隐患).
 DETERMINERS = ("各类", "各项", "各种", "各级", "相关", "有关", "各")

@@ -85,7 +85,8 @@ BARE_VERB_MAX = 2
 # ones (有, 辖) are too ambiguous at the start of a name.
 _SETTING_UP = tuple(w for w in EXISTENCE_VERBS if len(w) > 1)
 _ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]?)")
-_SCOPE = re.compile(rf"^{SCOPE_PREFIX}[{SCOPE_UNITS}]{{1,2}}")
+_UNIT = f"(?:{'|'.join(sorted(SCOPE_UNITS, key=len, reverse=True))})"
+_SCOPE = re.compile(rf"^{SCOPE_PREFIX}{_UNIT}{{1,2}}")
 _SELF = re.compile(f"^(?:{'|'.join(SELF_REFERENCE)})(?:{'|'.join(sorted(SELF_BODIES, key=len, reverse=True))})")
 # Multi-character totalisers end a subject wherever they stand (我局共计办理… → 办理…); a bare 共
 # only at the start, as it is also a morpheme (公共, 共同).
@@ -93,7 +94,7 @@ _INNER_TOTALISERS = tuple(w for w in TOTALISERS if len(w) > 1)
 # Dates say when, wherever they stand (2023年查办… → 查办…).
 _DATE = re.compile(r"[0-9０-９]{4}\s*年(?:度)?|[0-9０-９]{1,2}\s*月(?:份)?(?:[0-9０-９]{1,2}\s*日)?")
 _ETC_SPLIT = re.compile(f"{ETC}(?![{NOT_ETC_BEFORE}])")
-_SCOPE_ANYWHERE = re.compile(rf"{SCOPE_PREFIX}[{SCOPE_UNITS}](?:[{SCOPE_UNITS}]|范围内|域内)?")
+_SCOPE_ANYWHERE = re.compile(rf"{SCOPE_PREFIX}{_UNIT}(?:{_UNIT}|范围内|域内)?")
 
 
 def code_name(text: str, candidate: Candidate) -> str:
