@@ -85,9 +85,16 @@ BARE_VERB_MAX = 2
 # ones (有, 辖) are too ambiguous at the start of a name.
 _SETTING_UP = tuple(w for w in EXISTENCE_VERBS if len(w) > 1)
 _ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]+是|其[一二三四五六七八九十]|第[一二三四五六七八九十]+[，,、]?)")
-_UNIT = f"(?:{'|'.join(sorted(SCOPE_UNITS, key=len, reverse=True))})"
+
+
+def _one_of(words: tuple[str, ...]) -> str:
+    """A regex group matching any of words, longer words first, so a word wins over a shorter one it begins with."""
+    return f"(?:{'|'.join(re.escape(w) for w in sorted(words, key=len, reverse=True))})"
+
+
+_UNIT = _one_of(SCOPE_UNITS)
 _SCOPE = re.compile(rf"^{SCOPE_PREFIX}{_UNIT}{{1,2}}")
-_SELF = re.compile(f"^(?:{'|'.join(SELF_REFERENCE)})(?:{'|'.join(sorted(SELF_BODIES, key=len, reverse=True))})")
+_SELF = re.compile(f"^{_one_of(SELF_REFERENCE)}{_one_of(SELF_BODIES)}")
 # Multi-character totalisers end a subject wherever they stand (我局共计办理… → 办理…); a bare 共
 # only at the start, as it is also a morpheme (公共, 共同).
 _INNER_TOTALISERS = tuple(w for w in TOTALISERS if len(w) > 1)
